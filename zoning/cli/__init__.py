@@ -1,0 +1,29 @@
+"""The ``zoning`` command line: one module per command."""
+
+import click
+
+from zoning import __version__
+from zoning.cli.demo import demo
+from zoning.cli.screen import screen
+from zoning.cli.validate import validate
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zoning")
+def main():
+    """三线一单 ecological zoning control: screen a site, validate a pack, run the demo.
+
+    \b
+    Examples:
+      zoning screen site.geojson --industry 2614 --construction new
+      zoning screen 119.95,30.55 --gcj02 --industry 6550 --format text
+      zoning validate data/packs/huzhou-demo
+      zoning demo
+    """
+
+
+main.add_command(screen)
+main.add_command(validate)
+main.add_command(demo)

@@ -1,0 +1,303 @@
+"""The access-list rules engine: clauses × places × the project → findings.
+
+A clause fires where its ``applies_in`` place is touched and every ``when``
+condition holds. A condition known to be false stops it. If none is false but
+some need an attribute the project did not give, the clause yields a
+``needs_information`` finding naming those attributes — never a silent skip,
+never a guess (contract §3b). The quota check is the only built-in rule.
+"""
+
+from dataclasses import dataclass
+
+from zoning import vocab
+from zoning.industry import industries
+
+__all__ = ["Finding", "evaluate_when", "evaluate", "clause_places", "quota_findings", "QUOTA_NEAR"]
+
+#: Demand above this share of the remaining quota is "near" the ceiling.
+QUOTA_NEAR = 0.8
+
+_TIER_ORDER = {t: i for i, t in enumerate(vocab.TIERS)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One clause firing (or asking for information) at one place."""
+
+    clause_id: str
+    tier: str
+    dimension: str
+    effect: str
+    text: str
+    where: str
+    because: str
+    missing: tuple = ()
+    obligations: tuple = ()
+    source: str | None = None
+
+    def to_dict(self):
+        out = {
+            "clause_id": self.clause_id,
+            "tier": self.tier,
+            "dimension": self.dimension,
+            "effect": self.effect,
+            "text": self.text,
+            "where": self.where,
+            "because": self.because,
+            "missing": list(self.missing),
+            "obligations": [dict(o) for o in self.obligations],
+        }
+        if self.source:
+            out["source"] = self.source
+        return out
+
+
+# ----------------------------------------------------------------------------
+# when: three-valued logic (True, False, None = unknown)
+
+
+def _and(states):
+    states = list(states)
+    if any(s is False for s in states):
+        return False
+    if any(s is None for s in states):
+        return None
+    return True
+
+
+def _or(states):
+    states = list(states)
+    if any(s is True for s in states):
+        return True
+    if any(s is None for s in states):
+        return None
+    return False
+
+
+def _under(code, prefixes, table):
+    """Is ``code`` under any prefix? None when ``code`` is coarser than one of them."""
+    states = []
+    for p in prefixes:
+        p = str(p)
+        if table.covers(p, code):
+            states.append(True)
+        elif table.covers(code, p):  # the project says 26, the clause 2614: can't tell
+            states.append(None)
+        else:
+            states.append(False)
+    return _or(states)
+
+
+def _industry(when, project, table):
+    if project.industry is None:
+        return None, ["industry"], "industry not given"
+    per_code = []
+    for code in project.industry:
+        inc = _under(code, when.industry, table) if when.industry else True
+        exc = _under(code, when.industry_not, table) if when.industry_not else False
+        per_code.append(_and([inc, None if exc is None else (not exc)]))
+    state = _or(per_code)
+    if state is None:
+        finer = sorted({p for p in (when.industry or []) + (when.industry_not or []) for c in project.industry if table.covers(c, p) and c != p})
+        return None, ["industry"], f"industry {'/'.join(project.industry)} is coarser than the clause's {', '.join(finer)}: give the 4-digit class"
+    codes = "/".join(project.industry)
+    if state:
+        return True, [], f"industry {codes} falls under {', '.join(when.industry or ['any'])}" + (f" and not {', '.join(when.industry_not)}" if when.industry_not else "")
+    return False, [], ""
+
+
+def evaluate_when(when, project):
+    """Evaluate a clause's ``when`` for a project: ``(state, missing, reasons)``.
+
+    Examples
+    --------
+    >>> from zoning.schema import When
+    >>> from zoning.project import parse_project
+    >>> evaluate_when(When(industry=["26"], emits=["VOCs"]), parse_project({"industry": "2614"}))
+    (None, ('emissions.VOCs',), ('industry 2614 falls under 26',))
+    >>> evaluate_when(When(industry=["17"]), parse_project({"industry": "2614"}))[0]
+    False
+    """
+    table = industries()
+    states, missing, reasons = [], [], []
+
+    def add(state, miss=(), reason=""):
+        states.append(state)
+        if state is None:
+            missing.extend(miss)
+        elif state and reason:
+            reasons.append(reason)
+
+    if when.industry is not None or when.industry_not is not None:
+        s, m, r = _industry(when, project, table)
+        add(s, m, r)
+    if when.construction is not None:
+        if project.construction is None:
+            add(None, ["construction"])
+        else:
+            add(project.construction in when.construction, reason=f"construction is {project.construction}")
+    if when.emits is not None:
+        if project.emissions is None:
+            add(None, [f"emissions.{p}" for p in when.emits])
+        else:
+            hits = [p for p in when.emits if project.emission(p) > 0]
+            add(bool(hits), reason="emits " + ", ".join(f"{p} {project.emission(p):g} t/a" for p in hits))
+    if when.fuel is not None:
+        if project.fuel is None:
+            add(None, ["fuel"])
+        else:
+            hits = [f for f in when.fuel if f in project.fuel]
+            add(bool(hits), reason="burns " + ", ".join(hits))
+    if when.activity_not is not None:
+        add(project.activity not in when.activity_not, reason="" if project.activity is None else f"activity {project.activity} is not exempt")
+    if when.activity is not None:
+        add(project.activity in when.activity, reason=f"activity is {project.activity}")
+    for name, cmp in (when.attrs or {}).items():
+        value = project.attr(name)
+        if value is None:
+            add(None, [name])
+        else:
+            add(cmp.holds(value), reason=f"{name} {value:g} {cmp.describe()}")
+    state = _and(states)
+    if state is False:
+        return False, (), ()
+    if state is None:
+        return None, tuple(dict.fromkeys(missing)), tuple(reasons)
+    return True, (), tuple(reasons)
+
+
+# ----------------------------------------------------------------------------
+# places
+
+
+def _zone_type_matches(zone_type, wanted):
+    return any(zone_type == w or zone_type.startswith(w + ".") for w in wanted)
+
+
+def clause_places(clause, ctx):
+    """Where ``clause`` lives among what the site touches: ``[(where, reason)]``."""
+    a = clause.applies_in
+    kind = a.kind
+    if kind == "unit_category":
+        return [(u["unit_code"], f"site overlaps {vocab.CATEGORIES[u['category']]} {u['unit_code']} {u['unit_name']}{_amount(u)}") for u in ctx.units if u["category"] in a.unit_category]
+    if kind == "unit_codes":
+        return [(u["unit_code"], f"site overlaps unit {u['unit_code']} {u['unit_name']}{_amount(u)}") for u in ctx.units if u["unit_code"] in a.unit_codes]
+    if kind == "zone_types":
+        return [(z["zone_id"], f"site overlaps {vocab.ZONE_TYPES.get(z['zone_type'], z['zone_type'])} {z['zone_id']} {z['name']}{_amount(z)}") for z in ctx.zones if _zone_type_matches(z["zone_type"], a.zone_types)]
+    if kind == "red_line":
+        return [(r["redline_id"], f"site overlaps ecological protection red line 生态保护红线 {r['redline_id']} {r['name']}{_amount(r)}") for r in ctx.red_line]
+    if kind == "raster_exceeds":
+        r = ctx.rasters.get(a.raster_exceeds)
+        if r and r["exceeds"]:
+            return [(a.raster_exceeds, f"{a.raster_exceeds} {r['statistic']} {r['value']:.1f} exceeds the standard {r['standard']:g}{(' ' + r['unit']) if r.get('unit') else ''}")]
+        return []
+    if kind == "near":
+        near = a.near
+        out = []
+        for n in ctx.near:
+            if n["distance_m"] > near.within_m:
+                continue
+            if near.layer is not None and n["layer"] != near.layer:
+                continue
+            if near.zone_types is not None and not (n["layer"] == "zones" and _zone_type_matches(n["zone_type"], near.zone_types)):
+                continue
+            out.append((n["id"], f"site is {n['distance_m']:.0f} m from {n['layer']} {n['id']} {n.get('name', '')} (within {near.within_m:g} m)".replace("  ", " ")))
+        return out
+    if kind == "everywhere":
+        return [(ctx.region, f"applies everywhere in the pack's region {ctx.region}")]
+    raise ValueError(kind)
+
+
+def _amount(entry):
+    if "overlap_m2" in entry:
+        return f" ({entry['overlap_m2']:,.0f} m², {entry['overlap_share']:.1%} of the site)"
+    if "overlap_m" in entry:
+        return f" ({entry['overlap_m']:,.0f} m, {entry['overlap_share']:.1%} of the line)"
+    return " (the point lies in it)"
+
+
+# ----------------------------------------------------------------------------
+# obligations
+
+
+def _obligations(clause, project):
+    """Obligations of a firing condition clause, with offsets computed: ``(list, missing)``."""
+    out, missing = [], []
+    for ob in clause.obligations:
+        if ob.offset is None:
+            out.append({"text": ob.text, "pollutant": None, "amount_t": None})
+            continue
+        for pollutant in ob.offset.pollutants:
+            emission = project.emission(pollutant)
+            if emission is None:
+                missing.append(f"emissions.{pollutant}")
+                out.append({"text": ob.text, "pollutant": pollutant, "amount_t": None, "ratio": ob.offset.ratio})
+            else:
+                out.append({"text": ob.text, "pollutant": pollutant, "amount_t": round(ob.offset.ratio * emission, 6), "ratio": ob.offset.ratio})
+    return out, missing
+
+
+def evaluate(clauses, ctx, project, when_cache=None):
+    """All clause findings for one site: a list of :class:`Finding` in rules order."""
+    findings = []
+    for clause in clauses:
+        places = clause_places(clause, ctx)
+        if not places:
+            continue
+        if when_cache is not None and clause.id in when_cache:
+            state, missing, reasons = when_cache[clause.id]
+        else:
+            state, missing, reasons = evaluate_when(clause.when, project)
+            if when_cache is not None:
+                when_cache[clause.id] = (state, missing, reasons)
+        if state is False:
+            continue
+        effect = clause.effect
+        obligations = ()
+        if state is None:
+            effect = "needs_information"
+        elif effect == "condition":
+            obs, need = _obligations(clause, project)
+            obligations = tuple(obs)
+            if need:
+                effect, missing, state = "needs_information", tuple(dict.fromkeys(need)), None
+        for where, place in places:
+            if state is None:
+                because = f"{place}; the clause may apply but needs: {', '.join(missing)}"
+            else:
+                because = "; ".join([place, *reasons])
+            findings.append(
+                Finding(clause.id, clause.tier, clause.dimension, effect, clause.text, where, because, tuple(missing), obligations, clause.source)
+            )
+    return findings
+
+
+def quota_findings(ctx, quotas, project):
+    """Resource-ceiling check for every quota scope the site touches: ``(entries, findings)``."""
+    if quotas is None or not len(quotas):
+        return [], []
+    touched = [u["unit_code"] for u in ctx.units] + [z["zone_id"] for z in ctx.zones]
+    rows = quotas[quotas["scope"].isin(touched)]
+    order = {s: i for i, s in enumerate(touched)}
+    entries, findings = [], []
+    for row in sorted(rows.itertuples(index=False), key=lambda r: (order[r.scope], list(vocab.RESOURCES).index(r.resource))):
+        name, unit = vocab.RESOURCES[row.resource]
+        demand = project.attr(row.resource)
+        remaining = float(row.remaining)
+        cid = f"quota:{row.scope}:{row.resource}"
+        entry = {"scope": row.scope, "resource": row.resource, "demand": demand, "remaining": remaining, "cap": float(row.cap)}
+        text = f"资源利用上线：{row.scope} {name}上限 {row.cap:,.0f} {unit}，已用 {row.used:,.0f}，剩余 {remaining:,.0f} {unit}"
+        if demand is None:
+            entry["status"] = "unknown"
+            findings.append(Finding(cid, "unit", "resource_efficiency", "needs_information", text, row.scope, f"the site lies in quota scope {row.scope}; the project's {row.resource} is needed to check the remaining {remaining:,.0f} {unit}", (row.resource,)))
+        elif demand > remaining:
+            entry["status"] = "over"
+            findings.append(Finding(cid, "unit", "resource_efficiency", "prohibit", text, row.scope, f"demand {demand:,.0f} {unit} exceeds the remaining {remaining:,.0f} {unit} of {row.scope}"))
+        elif demand > QUOTA_NEAR * remaining:
+            entry["status"] = "near"
+            findings.append(Finding(cid, "unit", "resource_efficiency", "condition", text, row.scope, f"demand {demand:,.0f} {unit} is over {QUOTA_NEAR:.0%} of the remaining {remaining:,.0f} {unit} of {row.scope}",
+                                    obligations=({"text": f"{name}需求接近{row.scope}剩余额度，须落实区域{name}平衡或削减方案", "pollutant": None, "amount_t": None},)))
+        else:
+            entry["status"] = "ok"
+        entries.append(entry)
+    return entries, findings

@@ -1,0 +1,221 @@
+"""The result of a screening: an immutable :class:`Verdict` with its JSON (contract §3),
+a bilingual text rendering for the terminal and an HTML one for Jupyter.
+"""
+
+import copy
+import html
+import json
+from collections.abc import Mapping
+
+from zoning import vocab
+
+__all__ = ["Verdict", "decide"]
+
+_EFFECT_RANK = {"prohibit": 0, "needs_information": 1, "condition": 2}
+_VERDICT_OF = {"prohibit": "prohibited", "needs_information": "needs_information", "condition": "conditional"}
+
+
+def decide(findings):
+    """The most restrictive finding decides: prohibited > needs_information > conditional > permitted.
+
+    Examples
+    --------
+    >>> decide([{"effect": "condition"}, {"effect": "needs_information"}])
+    'needs_information'
+    >>> decide([])
+    'permitted'
+    """
+    effects = [f["effect"] if isinstance(f, Mapping) else f.effect for f in findings]
+    if not effects:
+        return "permitted"
+    return _VERDICT_OF[min(effects, key=_EFFECT_RANK.__getitem__)]
+
+
+class Verdict(Mapping):
+    """A screening result. Read it like a mapping (``v["verdict"]``) or through ``to_dict()``.
+
+    It is immutable: every access returns a copy. ``to_json()`` is deterministic —
+    the same site, project and pack give byte-identical JSON.
+    """
+
+    __slots__ = ("_data", "_site", "_pack")
+
+    def __init__(self, data, site=None, pack=None):
+        self._data = data
+        self._site = site
+        self._pack = pack
+
+    def __getitem__(self, key):
+        return copy.deepcopy(self._data[key])
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __setattr__(self, name, value):
+        if name in self.__slots__ and not hasattr(self, name):
+            object.__setattr__(self, name, value)
+        else:
+            raise AttributeError("a Verdict is immutable")
+
+    @property
+    def verdict(self):
+        """``prohibited`` | ``needs_information`` | ``conditional`` | ``permitted``."""
+        return self._data["verdict"]
+
+    @property
+    def verdict_zh(self):
+        return self._data["verdict_zh"]
+
+    @property
+    def findings(self):
+        return self["findings"]
+
+    @property
+    def missing(self):
+        return self["missing"]
+
+    @property
+    def site_geometry(self):
+        """The screened site as a shapely geometry in CGCS2000 lon/lat."""
+        return self._site
+
+    @property
+    def pack(self):
+        """The :class:`~zoning.pack.Pack` that produced this verdict (None once deserialised)."""
+        return self._pack
+
+    def to_dict(self):
+        """A deep copy of the verdict as plain JSON-ready data (contract §3)."""
+        return copy.deepcopy(self._data)
+
+    def to_json(self, indent=2):
+        """The verdict as JSON text (UTF-8, Chinese unescaped)."""
+        return json.dumps(self._data, ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_dict(cls, data):
+        """Rebuild a Verdict from its JSON form (e.g. a stored record)."""
+        return cls(copy.deepcopy(dict(data)))
+
+    def __repr__(self):
+        d = self._data
+        return f"<Verdict {d['verdict']} {d['verdict_zh']}: {len(d['findings'])} findings, pack {d['pack']['id']} {d['pack']['version']}>"
+
+    def to_text(self):
+        """A bilingual, readable rendering for the terminal: the verdict first, then why."""
+        return render_text(self._data)
+
+    def __str__(self):
+        return self.to_text()
+
+    def _repr_html_(self):
+        return render_html(self._data)
+
+
+def _fmt_area(entry):
+    if "overlap_m2" in entry:
+        return f"{entry['overlap_m2']:>14,.1f} m²  {entry['overlap_share']:7.2%}"
+    if "overlap_m" in entry:
+        return f"{entry['overlap_m']:>14,.1f} m   {entry['overlap_share']:7.2%}"
+    return f"{'point 点位':>17}  {entry['overlap_share']:7.2%}"
+
+
+def render_text(d):
+    """Terminal text of a verdict dict."""
+    lines = []
+    bar = "=" * 72
+    lines += [bar, f"结论 Verdict: {d['verdict_zh']} {d['verdict'].upper()}", bar]
+    decisive = [f for f in d["findings"] if _VERDICT_OF.get(f["effect"]) == d["verdict"]]
+    for f in decisive[:5]:
+        lines.append(f"  • [{f['clause_id']}] {f['text']}")
+        lines.append(f"    because: {f['because']}")
+    if len(decisive) > 5:
+        lines.append(f"  … and {len(decisive) - 5} more")
+    p, s = d["pack"], d["site"]
+    lines.append("")
+    lines.append(f"数据 Pack: {p['id']} {p['version']}  {p['digest'][:23]}…   引擎 Engine: {d['engine']['version']}")
+    measure = f"{s['area_m2']:,.1f} m²" if s.get("area_m2") else (f"{s['length_m']:,.1f} m" if s.get("length_m") else "point 点")
+    lines.append(f"场地 Site: {s['geometry_type']}, {measure} on {s['area_crs']}, centroid {s['centroid'][0]:.6f}, {s['centroid'][1]:.6f}")
+    sections = [
+        ("环境管控单元 Control units", d["units"], lambda u: f"{u['unit_code']}  {vocab.CATEGORIES.get(u['category'], u['category'])} {u['category']:<8} {u['unit_name']}"),
+        ("生态保护红线 Ecological red lines", d["red_line"], lambda r: f"{r['redline_id']}  {r['name']}"),
+        ("要素管控分区 Element zones", d["zones"], lambda z: f"{z['zone_id']}  {vocab.MEDIA.get(z['medium'], z['medium'])} {z['zone_type']}  {z['name']}"),
+    ]
+    for title, rows, label in sections:
+        lines.append("")
+        lines.append(f"{title}: {len(rows) or '—'}")
+        for r in rows:
+            lines.append(f"  {_fmt_area(r)}  {label(r)}")
+    if d["near"]:
+        lines.append("")
+        lines.append("邻近 Nearby:")
+        for n in d["near"]:
+            lines.append(f"  {n['distance_m']:>10,.1f} m  {n['layer']} {n['id']} {n.get('name', '')}")
+    if d["rasters"]:
+        lines.append("")
+        lines.append("环境质量 Quality rasters:")
+        for r in d["rasters"]:
+            value = "no data 无数据" if r["value"] is None else f"{r['value']:.2f}"
+            flag = "超标 exceeds" if r["exceeds"] else "达标 within"
+            lines.append(f"  {r['name']}: {r['statistic']} {value} {r.get('unit') or ''} (standard 标准 {r['standard']:g}) {flag}")
+    if d["quotas"]:
+        lines.append("")
+        lines.append("资源利用上线 Resource quotas:")
+        for q in d["quotas"]:
+            demand = "?" if q["demand"] is None else f"{q['demand']:,.0f}"
+            lines.append(f"  {q['scope']} {q['resource']}: demand 需求 {demand} / remaining 剩余 {q['remaining']:,.0f} → {q['status']}")
+    lines.append("")
+    lines.append(f"条款 Findings: {len(d['findings'])}")
+    for dim, dim_zh in vocab.DIMENSIONS.items():
+        group = [f for f in d["findings"] if f["dimension"] == dim]
+        if not group:
+            continue
+        lines.append(f"  {dim_zh} {dim}")
+        for f in group:
+            lines.append(f"    [{vocab.EFFECTS[f['effect']]} {f['effect']}] {f['clause_id']} @ {f['where']} ({vocab.TIERS.get(f['tier'], f['tier'])})")
+            lines.append(f"      {f['text']}")
+            lines.append(f"      because: {f['because']}")
+            if f.get("source"):
+                lines.append(f"      source 依据: {f['source']}")
+    if d["obligations"]:
+        lines.append("")
+        lines.append("义务 Obligations:")
+        for o in d["obligations"]:
+            amount = f" — {o['pollutant']} {o['amount_t']:g} t/a" if o.get("amount_t") is not None else ""
+            lines.append(f"  • {o['text']}{amount}")
+    if d["missing"]:
+        lines.append("")
+        lines.append("待补充 Missing information: " + ", ".join(d["missing"]))
+    if d["warnings"]:
+        lines.append("")
+        lines.append("提示 Warnings:")
+        for w in d["warnings"]:
+            lines.append(f"  ! {w}")
+    return "\n".join(lines) + "\n"
+
+
+_COLORS = {"prohibited": "#b71c1c", "needs_information": "#e65100", "conditional": "#f9a825", "permitted": "#2e7d32"}
+
+
+def render_html(d):
+    """A compact HTML table of a verdict for Jupyter."""
+    e = html.escape
+    color = _COLORS[d["verdict"]]
+    rows = "".join(
+        f"<tr><td>{e(f['clause_id'])}</td><td>{e(vocab.EFFECTS[f['effect']])} {e(f['effect'])}</td>"
+        f"<td>{e(vocab.DIMENSIONS.get(f['dimension'], f['dimension']))}</td><td>{e(f['where'])}</td><td>{e(f['text'])}</td></tr>"
+        for f in d["findings"]
+    )
+    units = ", ".join(f"{e(u['unit_code'])} ({e(vocab.CATEGORIES.get(u['category'], u['category']))})" for u in d["units"])
+    missing = f"<p><b>待补充 Missing:</b> {e(', '.join(d['missing']))}</p>" if d["missing"] else ""
+    return (
+        f"<div class='zoning-verdict'><div style='background:{color};color:white;padding:6px 10px;font-size:1.2em'>"
+        f"{e(d['verdict_zh'])} {e(d['verdict'])}</div>"
+        f"<p><b>单元 Units:</b> {units or '—'} · <b>红线 Red lines:</b> {len(d['red_line'])} · "
+        f"<b>数据 Pack:</b> {e(d['pack']['id'])} {e(d['pack']['version'])}</p>{missing}"
+        f"<table><thead><tr><th>clause</th><th>effect</th><th>dimension</th><th>where</th><th>text</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></div>"
+    )

@@ -22,6 +22,10 @@ __all__ = ["PackIndex", "SiteOverlay", "LINE_TOLERANCE_M", "geometry_kind"]
 
 #: Line overlaps shorter than this count as touching (contract §3b).
 LINE_TOLERANCE_M = 0.1
+#: Features this close count as touching: coordinates that were on a shared boundary before
+#: reprojection are a few nanometres off it afterwards. A point this close to a boundary
+#: belongs to the polygon (conservative, contract §3b).
+SNAP_M = 1e-3
 
 _KINDS = {
     "Point": "point", "MultiPoint": "point",
@@ -166,7 +170,7 @@ class PackIndex:
             layer_geoms, tree = view.layers[name]
             if not len(layer_geoms):
                 continue
-            site_i, feat_i = tree.query(gk, predicate="intersects")
+            site_i, feat_i = tree.query(gk, predicate="dwithin", distance=SNAP_M)
             if not len(site_i):
                 continue
             pair_kind = kinds[site_i]

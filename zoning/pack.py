@@ -348,7 +348,10 @@ def _topology(report, layers, tolerance):
         area = None if pd.isna(row.area_m2) else float(row.area_m2)
         # Red lines outside priority units are worth a look but are not a broken pack.
         severity = "warning" if row.kind in {"outside", "sliver"} else "error"
-        msg = f"{row.layer}: {row.kind} {row.ids}: {row.message}"
+        ids = str(row.ids)
+        msg = f"{row.layer} {row.kind}: " + (row.message if any(part in row.message for part in ids.split("|")) else f"{ids}: {row.message}")
+        if loc is not None and "at " not in row.message:
+            msg += f" (at {loc[0]:.6f}, {loc[1]:.6f})"
         report.problems.append(Problem(severity, report._layer_files.get(row.layer, row.layer), None, f"topology.{row.kind}", msg, where=str(row.ids), area_m2=area, location=loc))
     return problems
 
@@ -510,7 +513,8 @@ def validate_pack(path=None, *, topology=True):
         layers[name] = gdf
         if gdf is not None:
             files.extend(str(p.relative_to(directory)) for p in _sidecars(directory / ref.path))
-            _check_ids(report, ref.path, gdf, _ID[name], name)
+            if name != "units":
+                _check_ids(report, ref.path, gdf, _ID[name], name)
     if layers.get("units") is not None:
         _check_units(report, manifest.layers.units.path, layers["units"], manifest.region)
     if layers.get("zones") is not None:
@@ -536,7 +540,8 @@ def validate_pack(path=None, *, topology=True):
         rasters[name] = ref.model_copy(update={"path": str(full)})
         files.append(ref.path)
     quotas = pd.DataFrame(columns=["scope", "resource", "cap", "used", "remaining"])
-    if manifest.quotas:
+    layers_loaded = all(layers.get(n) is not None for n in layers)
+    if manifest.quotas and layers_loaded:
         scopes = set()
         if layers.get("units") is not None:
             scopes |= set(layers["units"]["unit_code"])
@@ -562,7 +567,7 @@ def validate_pack(path=None, *, topology=True):
                 for line, _loc, msg in schema_problems(exc, RuleSet, rlines, manifest.rules):
                     report.error(manifest.rules, line, "schema", msg)
             else:
-                _check_rules(report, manifest.rules, ruleset, rlines, layers, rasters)
+                _check_rules(report, manifest.rules, ruleset, rlines, layers, manifest.rasters)
             files.append(manifest.rules)
     if topology and report.ok:
         report.topology = _topology(report, layers, manifest.tolerance_m2)

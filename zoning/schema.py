@@ -287,11 +287,29 @@ def _model_in(ann):
     return None
 
 
+def _clean_loc(loc):
+    return tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+
+
 def schema_problems(exc: ValidationError, model, lines, filename):
-    """Turn a pydantic ValidationError into ``[(line, path, message)]`` with suggestions."""
+    """Turn a pydantic ValidationError into ``[(line, path, message)]`` with suggestions.
+
+    A missing key that an unknown sibling key is a misspelling of is reported once,
+    as the misspelling.
+    """
     out = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+    errors = exc.errors(include_url=False)
+    misspelt = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc = _clean_loc(err["loc"])
+            hint = nearest(loc[-1], _fields_of(model, loc))
+            if hint:
+                misspelt.add(loc[:-1] + (hint,))
+    for err in errors:
+        loc = _clean_loc(err["loc"])
+        if err["type"] == "missing" and loc in misspelt:
+            continue
         path_txt = ".".join(str(p) for p in loc) or "(top level)"
         value = err.get("input")
         kind = err["type"]

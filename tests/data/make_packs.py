@@ -222,7 +222,7 @@ def broken():
         _units(d, lambda f: f[2][0].update(category="key"))
 
     def duplicate_unit(d):
-        _units(d, lambda f: f[2][0].update(unit_code="ZH33052120001", category="key"))
+        _units(d, lambda f: f.append(f[1]))
 
     def overlap(d):
         _units(d, lambda f: f.__setitem__(1, (f[1][0], rect(990, 0, 2000, 1000))))
@@ -280,20 +280,20 @@ def broken():
         _edit(d / "rules.yaml", "unit_codes: [ZH33052120001]", "unit_codes: [ZH33052120002]")
 
     return {
-        "unknown-key": (unknown_key, "rules.yaml:4: unknown key 'efect'"),
-        "bad-category": (bad_category, "rules.yaml:7: 'priorty' is not allowed"),
-        "unknown-industry": (unknown_industry, "rules.yaml:67: industry code '2615' is not in GB/T 4754-2017"),
-        "duplicate-clause": (duplicate_clause, "rules.yaml:31: clause id 'T-RL-01' is used twice"),
+        "unknown-key": (unknown_key, "rules.yaml:8: unknown key 'efect' at clauses.0.efect; did you mean 'effect'?"),
+        "bad-category": (bad_category, "rules.yaml:7: clauses.0.applies_in.unit_category.0: 'priorty' is not allowed; expected one of priority, key, general — did you mean 'priority'?"),
+        "unknown-industry": (unknown_industry, "rules.yaml:67: clause T-NEAR-01: industry code '2615' is not in GB/T 4754-2017; did you mean 261 (基础化学原料制造)?"),
+        "duplicate-clause": (duplicate_clause, "rules.yaml:30: clause id 'T-RL-01' is used twice (first on line 12)"),
         "unit-code-pattern": (unit_code_pattern, "units.geojson: feature 0: unit_code 'ZH3305211001' does not match"),
         "category-digit": (category_digit, "units.geojson: unit ZH33052130001: category is 'key' but the code's category digit 3 means 'general'"),
-        "duplicate-unit": (duplicate_unit, "units.geojson: unit_code ZH33052120001 is used by features 1 and 2"),
-        "overlap": (overlap, "units.geojson: units: overlap ZH33052110001|ZH33052120001"),
-        "gap": (gap, "units.geojson: units: gap"),
-        "invalid-geometry": (invalid_geometry, "units.geojson: units: invalid ZH33052130001"),
-        "unknown-raster": (unknown_raster, "rules.yaml:44: clause T-PM-01: raster 'pm10' is not in pack.yaml's rasters"),
-        "yaml-syntax": (yaml_syntax, "rules.yaml:16: YAML syntax error"),
-        "two-places": (two_places, "rules.yaml:99: applies_in needs exactly one of"),
-        "bad-attr": (bad_attr, "rules.yaml:103: clause T-ALL-01: attrs key 'water'"),
+        "duplicate-unit": (duplicate_unit, "units.geojson: unit_code ZH33052120001 is used by features 1 and 3"),
+        "overlap": (overlap, "units.geojson: units overlap: ZH33052110001 and ZH33052120001 overlap by 10000.00 m²"),
+        "gap": (gap, "units.geojson: units gap: gap of 900.00 m² not covered by any feature"),
+        "invalid-geometry": (invalid_geometry, "units.geojson: units invalid: ZH33052130001: Self-intersection at 120.010442, 30.734146"),
+        "unknown-raster": (unknown_raster, "rules.yaml:42: clause T-PM-01: raster 'pm10' is not in pack.yaml's rasters"),
+        "yaml-syntax": (yaml_syntax, "rules.yaml:17: YAML syntax error: expected ',' or '}', but got ':'"),
+        "two-places": (two_places, "rules.yaml:91: clauses.9.applies_in: applies_in needs exactly one of"),
+        "bad-attr": (bad_attr, "rules.yaml:94: clause T-ALL-01: attrs key 'water' is not a numeric project attribute"),
         "quota-scope": (quota_scope, "quotas.csv:3: scope 'ZH33052130009' is neither a unit_code nor a zone_id"),
         "bad-medium": (bad_medium, "zones.geojson: zone Z-AIR: medium 'aire' is not one of"),
         "missing-file": (missing_file, "pack.yaml:13: raster pm25: file 'pm25.tif' does not exist"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from zoning import vocab
 from zoning.industry import industries
 
-__all__ = ["Finding", "evaluate_when", "evaluate", "clause_places", "quota_findings", "QUOTA_NEAR"]
+__all__ = ["Finding", "evaluate_when", "evaluate", "clause_places", "quota_findings", "quota_table", "QUOTA_NEAR"]
 
 #: Demand above this share of the remaining quota is "near" the ceiling.
 QUOTA_NEAR = 0.8
@@ -272,32 +272,56 @@ def evaluate(clauses, ctx, project, when_cache=None):
     return findings
 
 
-def quota_findings(ctx, quotas, project):
-    """Resource-ceiling check for every quota scope the site touches: ``(entries, findings)``."""
+def quota_table(quotas):
+    """Quotas by scope, in resource order: ``{scope: [row, …]}`` (rows as dicts)."""
+    order = list(vocab.RESOURCES)
+    table = {}
     if quotas is None or not len(quotas):
+        return table
+    for row in quotas.to_dict("records"):
+        table.setdefault(row["scope"], []).append(row)
+    for rows in table.values():
+        rows.sort(key=lambda r: order.index(r["resource"]))
+    return table
+
+
+def quota_findings(ctx, quotas, project):
+    """Resource-ceiling check for every quota scope the site touches: ``(entries, findings)``.
+
+    ``quotas`` is the pack's quota frame or a :func:`quota_table` of it.
+    """
+    table = quotas if isinstance(quotas, dict) else quota_table(quotas)
+    if not table:
         return [], []
     touched = [u["unit_code"] for u in ctx.units] + [z["zone_id"] for z in ctx.zones]
-    rows = quotas[quotas["scope"].isin(touched)]
-    order = {s: i for i, s in enumerate(touched)}
     entries, findings = [], []
-    for row in sorted(rows.itertuples(index=False), key=lambda r: (order[r.scope], list(vocab.RESOURCES).index(r.resource))):
-        name, unit = vocab.RESOURCES[row.resource]
-        demand = project.attr(row.resource)
-        remaining = float(row.remaining)
-        cid = f"quota:{row.scope}:{row.resource}"
-        entry = {"scope": row.scope, "resource": row.resource, "demand": demand, "remaining": remaining, "cap": float(row.cap)}
-        text = f"资源利用上线：{row.scope} {name}上限 {row.cap:,.0f} {unit}，已用 {row.used:,.0f}，剩余 {remaining:,.0f} {unit}"
-        if demand is None:
-            entry["status"] = "unknown"
-            findings.append(Finding(cid, "unit", "resource_efficiency", "needs_information", text, row.scope, f"the site lies in quota scope {row.scope}; the project's {row.resource} is needed to check the remaining {remaining:,.0f} {unit}", (row.resource,)))
-        elif demand > remaining:
-            entry["status"] = "over"
-            findings.append(Finding(cid, "unit", "resource_efficiency", "prohibit", text, row.scope, f"demand {demand:,.0f} {unit} exceeds the remaining {remaining:,.0f} {unit} of {row.scope}"))
-        elif demand > QUOTA_NEAR * remaining:
-            entry["status"] = "near"
-            findings.append(Finding(cid, "unit", "resource_efficiency", "condition", text, row.scope, f"demand {demand:,.0f} {unit} is over {QUOTA_NEAR:.0%} of the remaining {remaining:,.0f} {unit} of {row.scope}",
-                                    obligations=({"text": f"{name}需求接近{row.scope}剩余额度，须落实区域{name}平衡或削减方案", "pollutant": None, "amount_t": None},)))
-        else:
-            entry["status"] = "ok"
-        entries.append(entry)
+    for scope in dict.fromkeys(touched):
+        for row in table.get(scope, ()):
+            _quota(row, project, entries, findings)
     return entries, findings
+
+
+def _quota(row, project, entries, findings):
+    scope, resource = row["scope"], row["resource"]
+    name, unit = vocab.RESOURCES[resource]
+    demand = project.attr(resource)
+    remaining, cap, used = float(row["remaining"]), float(row["cap"]), float(row["used"])
+    cid = f"quota:{scope}:{resource}"
+    entry = {"scope": scope, "resource": resource, "demand": demand, "remaining": remaining, "cap": cap}
+    text = f"资源利用上线：{scope} {name}上限 {cap:,.0f} {unit}，已用 {used:,.0f}，剩余 {remaining:,.0f} {unit}"
+    if demand is None:
+        entry["status"] = "unknown"
+        findings.append(Finding(cid, "unit", "resource_efficiency", "needs_information", text, scope,
+                                f"the site lies in quota scope {scope}; the project's {resource} is needed to check the remaining {remaining:,.0f} {unit}", (resource,)))
+    elif demand > remaining:
+        entry["status"] = "over"
+        findings.append(Finding(cid, "unit", "resource_efficiency", "prohibit", text, scope,
+                                f"demand {demand:,.0f} {unit} exceeds the remaining {remaining:,.0f} {unit} of {scope}"))
+    elif demand > QUOTA_NEAR * remaining:
+        entry["status"] = "near"
+        findings.append(Finding(cid, "unit", "resource_efficiency", "condition", text, scope,
+                                f"demand {demand:,.0f} {unit} is over {QUOTA_NEAR:.0%} of the remaining {remaining:,.0f} {unit} of {scope}",
+                                obligations=({"text": f"{name}需求接近{scope}剩余额度，须落实区域{name}平衡或削减方案", "pollutant": None, "amount_t": None},)))
+    else:
+        entry["status"] = "ok"
+    entries.append(entry)

@@ -6,6 +6,7 @@ nearest valid value where one exists.
 """
 
 import datetime as _dt
+from functools import cached_property
 from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator, model_validator
@@ -155,7 +156,7 @@ class AppliesIn(BaseModel):
             raise ValueError(f"applies_in needs exactly one of {', '.join(APPLIES_IN_KINDS)}; got {len(given)}: {given}")
         return self
 
-    @property
+    @cached_property
     def kind(self):
         """The one key that is set."""
         return next(k for k in APPLIES_IN_KINDS if getattr(self, k) is not None)

@@ -15,7 +15,7 @@ from zoning import __version__, vocab
 from zoning.errors import SiteError, ZoningError
 from zoning.overlay import outside_error
 from zoning.project import PROJECT_KEYS, Project, parse_project
-from zoning.rules import evaluate, quota_findings
+from zoning.rules import evaluate, quota_findings, quota_table
 from zoning.verdict import Verdict, decide
 
 __all__ = ["screen", "screen_many", "near_distance"]
@@ -74,6 +74,7 @@ def _records(pack):
             cached[name] = rows
         index._records = cached
         index._near_m = near_distance(pack)
+        index._quotas = quota_table(pack.quotas)
         index._near_layers = near_layers(pack)
     return cached
 
@@ -187,7 +188,7 @@ def _missing(findings):
 def _build(pack, site_geom, site_meta, ov, project, when_cache=None, site_warnings=()):
     ctx = _context(pack, ov)
     findings = evaluate(pack.clauses, ctx, project, when_cache)
-    quota_entries, quota_f = quota_findings(ctx, pack.quotas, project)
+    quota_entries, quota_f = quota_findings(ctx, pack.index._quotas, project)
     findings = findings + quota_f
     verdict = decide(findings)
     centroid = [round(ov.centroid[0], 7), round(ov.centroid[1], 7)]
@@ -374,13 +375,14 @@ def screen_many(pack, sites, project=None, *, crs=None, full=False):
     overlays = pack.index.overlay(geoms[idx], near_m=pack.index._near_m, near_layers=pack.index._near_layers) if len(idx) else []
     cols = {k: [None] * n for k in ("verdict", "verdict_zh", "units", "red_line", "blocking", "n_findings", "missing")}
     results = [None] * n
+    source_crs = sites.crs.to_string()
     for j, i in enumerate(idx):
         ov = overlays[j]
         if ov.error:
             errors[i] = "outside the pack's region"
             continue
         proj, cache = projects[i]
-        verdict, findings = _build(pack, geoms[i], {"source_crs": str(sites.crs.to_string())}, ov, proj, cache)
+        verdict, findings = _build(pack, geoms[i], {"source_crs": source_crs}, ov, proj, cache)
         d = verdict._data
         cols["verdict"][i] = d["verdict"]
         cols["verdict_zh"][i] = d["verdict_zh"]

@@ -1,0 +1,1370 @@
+"""Read a project site, repair or refuse it, and reproject it to CGCS2000 lon/lat.
+
+:func:`read_site` takes whatever a reviewer, a planner or an enterprise has —
+a GeoJSON, Shapefile (plain or zipped), GeoPackage, KML/KMZ, DXF or 界址点
+(survey boundary-point) TXT file, GeoJSON on stdin, a ``"lon,lat"`` string, a
+shapely geometry, a GeoJSON mapping or a GeoDataFrame — and returns one
+:class:`Site`: a single valid, non-empty, 2-D geometry of one kind (points,
+lines or polygons) in longitude/latitude on CGCS2000 (EPSG:4490).
+
+Rules (see the contract, §3b):
+
+- GeoJSON without a ``crs`` member is WGS84 (RFC 7946); an old-style ``crs``
+  member is honoured; other files carry their CRS; ``crs=`` overrides. A
+  file without a CRS (shapefile without ``.prj``, DXF) needs ``crs=``.
+- ``webmap="gcj02"`` / ``"bd09"``: the lon/lat are web-map coordinates
+  (AMap/Tencent, Baidu) and are converted to WGS84 (:mod:`zoning.webmap`).
+- Several features are one multi-part site (polygons are unioned so that
+  overlapping parcels count once); mixing kinds is refused.
+- Bad input is refused with a :class:`~zoning.errors.SiteError` (or
+  :class:`~zoning.errors.CRSError`) whose one-line message says what was
+  received and what was expected; soft problems become ``Site.warnings``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+import shapely.affinity
+import shapely.geometry
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError as _PyprojCRSError
+
+from zoning import webmap as _webmap
+from zoning.crs import CGCS2000, gk_prefixed_epsg
+from zoning.errors import CRSError, SiteError
+
+__all__ = ["Site", "read_site", "read_site_bytes", "gauss_kruger_epsg", "SITE_SUFFIXES"]
+
+#: File name suffixes :func:`read_site` reads, with the format each stands for.
+SITE_SUFFIXES = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".shp": "Shapefile",
+    ".zip": "zipped Shapefile",
+    ".gpkg": "GeoPackage",
+    ".kml": "KML",
+    ".kmz": "KMZ",
+    ".fgb": "FlatGeobuf",
+    ".dxf": "DXF",
+    ".txt": "界址点 TXT",
+}
+
+_EXPECTED_SOURCES = (
+    "a GeoJSON, Shapefile (.shp or zipped .zip), GeoPackage, KML/KMZ, FlatGeobuf, DXF or "
+    "界址点 .txt file, '-' for GeoJSON on stdin, or 'lon,lat'"
+)
+
+_KINDS = {
+    "Point": "point",
+    "MultiPoint": "point",
+    "LineString": "line",
+    "LinearRing": "line",
+    "MultiLineString": "line",
+    "Polygon": "polygon",
+    "MultiPolygon": "polygon",
+}
+
+_GEOJSON_GEOMETRY_TYPES = {
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+}
+
+_CRS_4490 = CRS.from_epsg(4490)
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_LONLAT_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:[,，]\s*|\s+)({_NUMBER})\s*$")
+
+# Attribute names that are GIS bookkeeping, not project description.
+_BOOKKEEPING_FIELDS = {"fid", "id", "objectid", "shape_leng", "shape_length", "shape_area"}
+# Fields the LIBKML/KML drivers add to every placemark.
+_KML_FIELDS = {
+    "name",
+    "description",
+    "timestamp",
+    "begin",
+    "end",
+    "altitudemode",
+    "tessellate",
+    "extrude",
+    "visibility",
+    "draworder",
+    "icon",
+    "snippet",
+}
+
+
+@dataclass(frozen=True, repr=False)
+class Site:
+    """A project site: one valid, non-empty 2-D geometry in CGCS2000 lon/lat.
+
+    Attributes
+    ----------
+    geometry : shapely.Geometry
+        Longitude/latitude on CGCS2000 (EPSG:4490, equal to WGS84 at this
+        scale); 2-D, valid, non-empty, and of one kind: Point/MultiPoint,
+        LineString/MultiLineString or Polygon/MultiPolygon.
+    project : dict or None
+        The properties of a single GeoJSON Feature (or the attributes of the
+        single feature of a file), else None.
+    source : str
+        A short description of where the site came from, e.g.
+        ``"site.geojson (GeoJSON, 3 features)"``.
+    source_crs : str
+        The CRS the coordinates were given in, e.g. ``"EPSG:4326"``,
+        ``"EPSG:4528"``; ``"GCJ-02"`` or ``"BD-09"`` when converted from web-map
+        coordinates.
+    warnings : tuple of str
+        Soft problems met on the way (features merged, Z dropped, repaired).
+
+    Examples
+    --------
+    >>> site = read_site("120.1,30.8")
+    >>> site
+    Site(kind='point', geometry='POINT (120.1 30.8)', source='lon,lat', source_crs='EPSG:4490')
+    >>> site.kind
+    'point'
+    """
+
+    geometry: shapely.Geometry
+    project: dict | None
+    source: str
+    source_crs: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def kind(self):
+        """``"point"``, ``"line"`` or ``"polygon"``."""
+        return _KINDS[self.geometry.geom_type]
+
+    def __repr__(self):
+        wkt = shapely.to_wkt(self.geometry, rounding_precision=7, trim=True)
+        if len(wkt) > 60:
+            wkt = wkt[:57] + "..."
+        text = (
+            f"Site(kind={self.kind!r}, geometry={wkt!r}, source={self.source!r}, "
+            f"source_crs={self.source_crs!r}"
+        )
+        if self.warnings:
+            text += f", warnings={self.warnings!r}"
+        return text + ")"
+
+
+@dataclass
+class _Raw:
+    """What a reader found, before checks, reprojection and merging."""
+
+    geoms: list  # one shapely geometry (or None) per feature
+    crs: CRS | None  # the CRS the source declares (None: none)
+    what: str  # the name used in messages, e.g. "site.geojson"
+    source: str  # for Site.source
+    crs_note: str = ""  # why the CRS is what it is, for messages
+    crs_declared: bool = False  # the source states its CRS (not a default)
+    project: dict | None = None
+    warnings: list | None = None
+
+
+# --------------------------------------------------------------------------- API
+
+
+def read_site(source, *, crs=None, webmap=None, repair=False):
+    """Read a project site and return it as CGCS2000 longitude/latitude.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, bytes, mapping, shapely.Geometry, GeoDataFrame or GeoSeries
+        - a path to a GeoJSON (``.geojson``/``.json``), Shapefile (``.shp``),
+          zipped Shapefile (``.zip``), GeoPackage (``.gpkg``), KML, KMZ,
+          FlatGeobuf (``.fgb``), DXF or 界址点 boundary-point ``.txt`` file;
+          ``"file.gpkg::layer"`` picks a layer (or a ``.shp`` in a zip);
+        - ``"-"``: GeoJSON text on standard input;
+        - ``"lon,lat"`` (``"120.1,30.8"``, ``"120.1 30.8"``) or a ``(lon, lat)`` pair;
+        - GeoJSON text (str or bytes) or a GeoJSON mapping: a geometry, a
+          Feature or a FeatureCollection, optionally with an old-style
+          ``crs`` member;
+        - a shapely geometry (lon/lat on EPSG:4490 unless ``crs`` says otherwise);
+        - a GeoDataFrame or GeoSeries (its CRS is used; ``crs`` overrides).
+    crs : str, int or pyproj.CRS, optional
+        The CRS of the coordinates, overriding what the source says; any
+        input pyproj understands, e.g. ``"EPSG:4549"``.
+    webmap : {None, "gcj02", "bd09"}, optional
+        The lon/lat are web-map coordinates (AMap/Tencent GCJ-02 or Baidu
+        BD-09) and are converted to WGS84.
+    repair : bool, default False
+        Repair an invalid geometry with ``shapely.make_valid`` (keeping only
+        parts of the site's kind, with a warning) instead of refusing it.
+
+    Returns
+    -------
+    Site
+
+    Raises
+    ------
+    SiteError
+        The source cannot be read, or its geometry is empty, invalid, of
+        mixed kinds or has impossible coordinates.
+    CRSError
+        The CRS is missing, unknown, or does not fit the coordinates.
+
+    Examples
+    --------
+    >>> site = read_site({"type": "Feature", "properties": {"name": "demo"},
+    ...                   "geometry": {"type": "Point", "coordinates": [120.1, 30.8]}})
+    >>> site.geometry.wkt, site.project, site.source_crs
+    ('POINT (120.1 30.8)', {'name': 'demo'}, 'EPSG:4326')
+    >>> p = read_site("438683.652, 3396543.21", crs="EPSG:4549").geometry
+    >>> round(p.x, 6), round(p.y, 6)
+    (119.360054, 30.687861)
+    >>> read_site("120.1,30.8", webmap="gcj02").source_crs
+    'GCJ-02'
+    >>> read_site("30.8,120.1")
+    Traceback (most recent call last):
+    ...
+    zoning.errors.SiteError: coordinates look swapped: got (30.8, 120.1) but expected lon, lat — e.g. 120.1,30.8
+    """
+    webmap = _check_webmap(webmap)
+    raw = _read_any(source, crs)
+    return _finish(raw, crs=crs, webmap=webmap, repair=bool(repair))
+
+
+def read_site_bytes(data, filename, **kw):
+    """Read a site from the bytes of an uploaded file.
+
+    The bytes are written under ``filename``'s base name to a private
+    temporary directory, read with :func:`read_site`, and the directory is
+    removed whatever happens.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content (a zipped Shapefile, KML/KMZ, GeoPackage, GeoJSON,
+        FlatGeobuf, DXF or 界址点 TXT file).
+    filename : str
+        The uploaded file's name; its suffix chooses the format. Only the
+        base name is used.
+    **kw
+        ``crs``, ``webmap``, ``repair``, as for :func:`read_site`.
+
+    Returns
+    -------
+    Site
+
+    Examples
+    --------
+    >>> gj = b'{"type": "Point", "coordinates": [120.1, 30.8]}'
+    >>> read_site_bytes(gj, "upload.geojson").source
+    'upload.geojson (GeoJSON, 1 feature)'
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise SiteError(f"expected the bytes of an uploaded file, got {type(data).__name__}")
+    name, layer = _split_layer(Path(str(filename).replace("\\", "/")).name)
+    if not name or name in {".", ".."}:
+        raise SiteError(f"uploaded file name {filename!r} is not usable; expected e.g. site.zip")
+    _suffix_format(Path(name), name)  # refuse unsupported types before writing anything
+    webmap = _check_webmap(kw.pop("webmap", None))
+    crs = kw.pop("crs", None)
+    repair = bool(kw.pop("repair", False))
+    if kw:
+        raise TypeError(f"read_site_bytes() got unexpected keyword arguments: {sorted(kw)}")
+    with tempfile.TemporaryDirectory(prefix="zoning-site-", ignore_cleanup_errors=True) as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(bytes(data))
+        raw = _read_file(path, layer, display=name, user_crs=crs)
+        return _finish(raw, crs=crs, webmap=webmap, repair=repair)
+
+
+def gauss_kruger_epsg(zone, *, datum="cgcs2000", band=3, prefixed=True):
+    """Return the EPSG code of a Chinese Gauss–Krüger zone.
+
+    Parameters
+    ----------
+    zone : int
+        Zone number: 25–45 for 3° zones (central meridian 3 × zone), 13–23 for
+        6° zones (central meridian 6 × zone − 3).
+    datum : {"cgcs2000", "xian80", "beijing54"}
+        CGCS2000, Xian 1980 or Beijing 1954.
+    band : {3, 6}
+        3° or 6° zones.
+    prefixed : bool
+        Whether eastings carry the zone number (easting = zone × 10⁶ + 500 000
+        on the central meridian) — the "zone N" CRSs — or not ("CM" CRSs).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> gauss_kruger_epsg(40)
+    4528
+    >>> gauss_kruger_epsg(40, prefixed=False)
+    4549
+    >>> gauss_kruger_epsg(40, datum="xian80"), gauss_kruger_epsg(40, datum="beijing54")
+    (2364, 2416)
+    >>> gauss_kruger_epsg(20, band=6)
+    4498
+    """
+    try:
+        base, first, last = _GK_BASES[(datum, int(band), bool(prefixed))]
+    except (KeyError, ValueError, TypeError):
+        raise CRSError(
+            f"no Gauss–Krüger EPSG code for datum={datum!r}, band={band!r}; "
+            "expected datum cgcs2000, xian80 or beijing54 and band 3 or 6"
+        ) from None
+    zone = int(zone)
+    if not first <= zone <= last:
+        raise CRSError(
+            f"{band}-degree zone {zone} is outside {first}–{last} (China's 75°E–135°E)"
+        )
+    if datum == "cgcs2000" and band == 3 and prefixed:
+        return gk_prefixed_epsg(zone)
+    return base + zone - first
+
+
+# (datum, band, prefixed) -> (EPSG code of the first zone, first zone, last zone);
+# every code is checked against its pyproj name in tests/test_site.py.
+_GK_BASES = {
+    ("cgcs2000", 3, True): (4513, 25, 45),  # CGCS2000 / 3-degree Gauss-Kruger zone 25
+    ("cgcs2000", 3, False): (4534, 25, 45),  # CGCS2000 / 3-degree Gauss-Kruger CM 75E
+    ("cgcs2000", 6, True): (4491, 13, 23),  # CGCS2000 / Gauss-Kruger zone 13
+    ("cgcs2000", 6, False): (4502, 13, 23),  # CGCS2000 / Gauss-Kruger CM 75E
+    ("xian80", 3, True): (2349, 25, 45),  # Xian 1980 / 3-degree Gauss-Kruger zone 25
+    ("xian80", 3, False): (2370, 25, 45),  # Xian 1980 / 3-degree Gauss-Kruger CM 75E
+    ("xian80", 6, True): (2327, 13, 23),  # Xian 1980 / Gauss-Kruger zone 13
+    ("xian80", 6, False): (2338, 13, 23),  # Xian 1980 / Gauss-Kruger CM 75E
+    ("beijing54", 3, True): (2401, 25, 45),  # Beijing 1954 / 3-degree Gauss-Kruger zone 25
+    ("beijing54", 3, False): (2422, 25, 45),  # Beijing 1954 / 3-degree Gauss-Kruger CM 75E
+    ("beijing54", 6, True): (21413, 13, 23),  # Beijing 1954 / Gauss-Kruger zone 13
+    ("beijing54", 6, False): (21453, 13, 23),  # Beijing 1954 / Gauss-Kruger CM 75E
+}
+
+_DATUM_NAMES = {"cgcs2000": "CGCS2000", "xian80": "Xian 1980", "beijing54": "Beijing 1954"}
+
+
+# ----------------------------------------------------------------- dispatching
+
+
+def _check_webmap(webmap):
+    if webmap is None or webmap is False:
+        return None
+    key = str(webmap).lower().replace("-", "").replace("_", "")
+    if key in {"gcj02", "gcj"}:
+        return "gcj02"
+    if key in {"bd09", "bd", "baidu"}:
+        return "bd09"
+    raise SiteError(f"webmap={webmap!r} is not supported; expected None, 'gcj02' or 'bd09'")
+
+
+def _read_any(source, user_crs):
+    if isinstance(source, shapely.Geometry):
+        return _Raw(
+            [source],
+            _CRS_4490,
+            what="the site geometry",
+            source=f"shapely {source.geom_type}",
+            crs_note="a shapely geometry without crs (assumed EPSG:4490)",
+        )
+    if isinstance(source, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        return _from_frame(source, user_crs)
+    if isinstance(source, Mapping):
+        return _from_geojson_obj(source, what="the GeoJSON mapping", label="GeoJSON mapping")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        text = _decode(bytes(source), "the GeoJSON bytes")
+        return _from_geojson_text(text, what="the GeoJSON text", label="GeoJSON text")
+    if isinstance(source, (tuple, list)) and len(source) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in source
+    ):
+        return _lonlat_point(float(source[0]), float(source[1]))
+    if isinstance(source, Path):
+        path, layer = _split_existing(str(source))
+        return _read_file(Path(path), layer, display=Path(path).name, user_crs=user_crs)
+    if isinstance(source, str):
+        if not source.strip():
+            raise SiteError(f"no site given (an empty string); expected {_EXPECTED_SOURCES}")
+        if source.strip() == "-":
+            return _from_stdin()
+        m = _LONLAT_RE.match(source)
+        if m:
+            return _lonlat_point(float(m.group(1)), float(m.group(2)))
+        if source.lstrip().startswith("{"):
+            return _from_geojson_text(source, what="the GeoJSON text", label="GeoJSON text")
+        path, layer = _split_existing(source)
+        return _read_file(Path(path), layer, display=Path(path).name, user_crs=user_crs)
+    raise SiteError(
+        f"cannot read a site from a {type(source).__name__}; expected {_EXPECTED_SOURCES}, "
+        "GeoJSON text or mapping, a shapely geometry or a GeoDataFrame"
+    )
+
+
+def _lonlat_point(x, y):
+    return _Raw(
+        [shapely.Point(x, y)],
+        _CRS_4490,
+        what="the lon,lat point",
+        source="lon,lat",
+        crs_note="a lon,lat point (EPSG:4490)",
+    )
+
+
+def _split_layer(text):
+    if "::" in text:
+        path, _, layer = text.rpartition("::")
+        if path and layer:
+            return path, layer
+    return text, None
+
+
+def _split_existing(text):
+    """Split ``"path::layer"`` unless the whole text names an existing file."""
+    if Path(text).exists():
+        return text, None
+    return _split_layer(text)
+
+
+def _from_stdin():
+    stdin = sys.stdin
+    if stdin is None:
+        raise SiteError("'-' reads GeoJSON from stdin, but there is no stdin")
+    try:
+        if stdin.isatty():
+            raise SiteError(
+                "'-' reads GeoJSON from stdin, but stdin is a terminal; "
+                "pipe a file in, e.g. zoning screen - < site.geojson"
+            )
+    except (AttributeError, ValueError):
+        pass
+    data = stdin.read()
+    if isinstance(data, bytes):
+        data = _decode(data, "stdin")
+    if not data.strip():
+        raise SiteError("stdin is empty; expected GeoJSON text (a geometry, Feature or FeatureCollection)")
+    return _from_geojson_text(data, what="stdin", label="stdin")
+
+
+def _decode(data, what):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise SiteError(f"{what} is neither UTF-8 nor GB18030 text")
+
+
+# --------------------------------------------------------------------- GeoJSON
+
+
+def _from_geojson_text(text, *, what, label):
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SiteError(
+            f"{what} is not valid GeoJSON: {e.msg} at line {e.lineno} column {e.colno}"
+        ) from None
+    if not isinstance(obj, Mapping):
+        raise SiteError(
+            f"{what} is not GeoJSON: expected an object (geometry, Feature or FeatureCollection), "
+            f"got a JSON {type(obj).__name__}"
+        )
+    return _from_geojson_obj(obj, what=what, label=label)
+
+
+def _from_geojson_obj(obj, *, what, label):
+    kind = obj.get("type")
+    if kind == "FeatureCollection":
+        features = obj.get("features")
+        if not isinstance(features, list):
+            raise SiteError(f"{what}: a FeatureCollection needs a 'features' list")
+    elif kind == "Feature":
+        features = [obj]
+    elif kind in _GEOJSON_GEOMETRY_TYPES:
+        features = [{"type": "Feature", "geometry": obj, "properties": None}]
+    else:
+        raise SiteError(
+            f"{what} is not GeoJSON: expected a geometry, Feature or FeatureCollection, "
+            f"got type {kind!r}"
+        )
+    geoms, props = [], []
+    for i, feature in enumerate(features, 1):
+        if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
+            raise SiteError(f"{what}: item {i} of 'features' is not a GeoJSON Feature")
+        geoms.append(_shape(feature.get("geometry"), what, i, len(features)))
+        props.append(feature.get("properties"))
+    crs, note = _geojson_crs(obj.get("crs"), what)
+    n = sum(g is not None for g in geoms)
+    project = None
+    if len(features) == 1 and isinstance(props[0], Mapping) and props[0]:
+        project = dict(props[0])
+    fmt = "" if label in {"GeoJSON mapping", "GeoJSON text"} else "GeoJSON, "
+    return _Raw(
+        geoms,
+        crs,
+        what=what,
+        source=f"{label} ({fmt}{_count(n, 'feature')})",
+        crs_note=note,
+        crs_declared=obj.get("crs") is not None,
+        project=project,
+    )
+
+
+def _shape(geometry, what, i, n):
+    if geometry is None:
+        return None
+    if not isinstance(geometry, Mapping):
+        raise SiteError(f"{what}: feature {i} has a geometry that is not a GeoJSON object")
+    try:
+        return shapely.geometry.shape(geometry)
+    except Exception as e:  # shapely raises several types for malformed coordinates
+        where = f" (feature {i} of {n})" if n > 1 else ""
+        raise SiteError(
+            f"{what}{where} has a malformed {geometry.get('type', 'geometry')}: {e}; "
+            "expected GeoJSON coordinates [lon, lat]"
+        ) from None
+
+
+def _geojson_crs(member, what):
+    if member is None:
+        return CRS.from_epsg(4326), "GeoJSON without a crs member (RFC 7946)"
+    name = None
+    if isinstance(member, Mapping):
+        props = member.get("properties") or {}
+        if member.get("type") == "name" and isinstance(props, Mapping):
+            name = props.get("name")
+        elif member.get("type") == "EPSG" and isinstance(props, Mapping) and "code" in props:
+            name = f"EPSG:{props['code']}"
+    if not name:
+        raise CRSError(
+            f"{what}: unsupported GeoJSON crs member {json.dumps(member, ensure_ascii=False)}; "
+            'expected {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}}'
+        )
+    crs = _parse_crs(name, f"{what}: the GeoJSON crs member")
+    return crs, f"the GeoJSON crs member {name!r}"
+
+
+# ---------------------------------------------------------- GeoDataFrame etc.
+
+
+def _from_frame(frame, user_crs):
+    kind = type(frame).__name__
+    if frame.crs is None and user_crs is None:
+        raise CRSError(f"the {kind} has no CRS; pass --crs (e.g. --crs EPSG:4549)")
+    geoms = list(frame.geometry) if isinstance(frame, gpd.GeoDataFrame) else list(frame)
+    geoms = [g if isinstance(g, shapely.Geometry) else None for g in geoms]
+    project = None
+    if isinstance(frame, gpd.GeoDataFrame) and len(frame) == 1:
+        attrs = frame.drop(columns=frame.geometry.name).iloc[0].to_dict()
+        project = _project_from_attributes(attrs)
+    n = sum(g is not None for g in geoms)
+    noun = "feature" if isinstance(frame, gpd.GeoDataFrame) else "geometry"
+    return _Raw(
+        geoms,
+        frame.crs,
+        what=f"the {kind}",
+        source=f"{kind} ({_count(n, noun)})",
+        crs_note=f"the {kind}'s CRS",
+        crs_declared=frame.crs is not None,
+        project=project,
+    )
+
+
+def _plain(value):
+    """A JSON-friendly Python value, or None for missing values."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, pd.Timestamp) or hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return None
+    return value
+
+
+def _project_from_attributes(attrs, *, kml=False):
+    project = {}
+    for key, value in attrs.items():
+        low = str(key).lower()
+        if low in _BOOKKEEPING_FIELDS:
+            continue
+        if kml and low in _KML_FIELDS:
+            if low == "name" and _plain(value) not in (None, ""):
+                project["name"] = _plain(value)
+            continue
+        value = _plain(value)
+        if value is None or value == "":
+            continue
+        project[str(key)] = value
+    return project or None
+
+
+# ------------------------------------------------------------------------ files
+
+
+def _suffix_format(path, display):
+    suffix = path.suffix.lower()
+    if suffix not in SITE_SUFFIXES:
+        raise SiteError(
+            f"unsupported site file type {repr(suffix) if suffix else '(no suffix)'} ({display}); "
+            f"expected {_EXPECTED_SOURCES}"
+        )
+    return suffix
+
+
+def _read_file(path, layer, *, display, user_crs):
+    if not path.exists():
+        raise SiteError(f"site file {str(path)!r} does not exist; expected {_EXPECTED_SOURCES}")
+    if path.is_dir():
+        raise SiteError(f"site file {str(path)!r} is a directory; expected {_EXPECTED_SOURCES}")
+    suffix = _suffix_format(path, display)
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise SiteError(f"cannot read site file {display}: {e.strerror}") from None
+    fmt = SITE_SUFFIXES[suffix]
+    if size == 0:
+        raise SiteError(f"{display} is empty (0 bytes); expected a {fmt} file")
+    if suffix in {".geojson", ".json"}:
+        text = _decode(_read_bytes(path, display), display)
+        return _from_geojson_text(text, what=display, label=display)
+    if suffix == ".txt":
+        return _read_jzd(_read_bytes(path, display), display, user_crs)
+    if suffix == ".zip":
+        return _read_zip(path, layer, display)
+    if suffix in {".kml", ".kmz"}:
+        return _read_ogr(path, None, display, fmt, all_layers=True, kml=True)
+    if suffix == ".dxf":
+        return _read_dxf(path, display)
+    return _read_ogr(path, layer, display, fmt)
+
+
+def _read_bytes(path, display):
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise SiteError(f"cannot read site file {display}: {e.strerror}") from None
+
+
+def _gdal_error(e, path, display):
+    text = str(e).strip().replace(str(path), display)
+    text = text.replace(str(Path(path).parent) + "/", "")
+    text = text.split("; It might help")[0].rstrip(".")
+    return SiteError(f"cannot read {display}: {text}")
+
+
+def _layers(gdal_path, display):
+    try:
+        layers = pyogrio.list_layers(gdal_path)
+    except Exception as e:  # pyogrio/GDAL errors: wrap, never a traceback
+        raise _gdal_error(e, gdal_path, display) from None
+    return [str(name) for name, geom_type in layers if geom_type is not None]
+
+
+def _read_ogr(path, layer, display, fmt, *, all_layers=False, kml=False, gdal_path=None):
+    gdal_path = str(gdal_path or path)
+    names = _layers(gdal_path, display)
+    warnings = []
+    if not names:
+        raise SiteError(f"{display} has no layer with geometries; expected a {fmt} with a site")
+    if all_layers:
+        chosen = names
+    elif layer is not None:
+        if layer not in names:
+            raise SiteError(
+                f"{display} has no layer {layer!r}; its layers are {', '.join(map(repr, names))}"
+            )
+        chosen = [layer]
+    else:
+        chosen = names[:1]
+        if len(names) > 1:
+            warnings.append(
+                f"{display} has {len(names)} layers ({', '.join(names)}); read the first, "
+                f"{names[0]!r} (pick another with {display}::LAYER)"
+            )
+    frames = []
+    for name in chosen:
+        try:
+            frames.append(pyogrio.read_dataframe(gdal_path, layer=name))
+        except Exception as e:  # pyogrio/GDAL errors: wrap, never a traceback
+            raise _gdal_error(e, gdal_path, display) from None
+    crs = next((f.crs for f in frames if f.crs is not None), None)
+    geoms = [
+        g if isinstance(g, shapely.Geometry) else None for frame in frames for g in frame.geometry
+    ]
+    n = sum(g is not None for g in geoms)
+    project = None
+    if len(geoms) == 1:
+        frame = next(f for f in frames if len(f))
+        attrs = frame.drop(columns=frame.geometry.name).iloc[0].to_dict()
+        project = _project_from_attributes(attrs, kml=kml)
+    where = f"{fmt} layer {chosen[0]!r}" if fmt == "GeoPackage" else fmt
+    return _Raw(
+        geoms,
+        crs,
+        what=display,
+        source=f"{display} ({where}, {_count(n, 'feature')})",
+        crs_note=f"{display}'s CRS",
+        crs_declared=crs is not None,
+        project=project,
+        warnings=warnings,
+    )
+
+
+def _read_zip(path, layer, display):
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [
+                m
+                for m in zf.namelist()
+                if not m.startswith("__MACOSX/") and not Path(m).name.startswith("._")
+            ]
+    except (zipfile.BadZipFile, OSError) as e:
+        raise SiteError(f"cannot read {display}: not a valid zip archive ({e})") from None
+    shps = sorted(m for m in members if m.lower().endswith(".shp"))
+    if not shps:
+        raise SiteError(
+            f"{display} contains no shapefile (.shp); expected a zipped Shapefile "
+            "(.shp with .shx, .dbf and .prj)"
+        )
+    warnings = []
+    if layer is not None:
+        matches = [m for m in shps if m == layer or Path(m).stem == layer or Path(m).name == layer]
+        if not matches:
+            raise SiteError(
+                f"{display} has no shapefile {layer!r}; it has {', '.join(map(repr, shps))}"
+            )
+        shp = matches[0]
+    else:
+        shp = shps[0]
+        if len(shps) > 1:
+            warnings.append(
+                f"{display} has {len(shps)} shapefiles ({', '.join(shps)}); read the first, "
+                f"{shp!r} (pick another with {display}::NAME)"
+            )
+    raw = _read_ogr(
+        path, None, display, "zipped Shapefile", gdal_path=f"/vsizip/{path.resolve()}/{shp}"
+    )
+    raw.source = raw.source.replace("(zipped Shapefile,", f"(zipped Shapefile {shp},", 1)
+    raw.warnings = warnings + (raw.warnings or [])
+    return raw
+
+
+def _read_dxf(path, display):
+    raw = _read_ogr(path, None, display, "DXF", all_layers=True)
+    raw.project = None  # DXF attributes are CAD bookkeeping (layer, handle, linetype)
+    parts = []
+    for g in raw.geoms:
+        if g is None:
+            continue
+        for part in _flatten(g):
+            # A closed polyline is how CAD draws a parcel boundary.
+            if part.geom_type == "LineString" and part.is_closed and len(part.coords) >= 4:
+                part = shapely.Polygon(part.coords)
+            parts.append(part)
+    by_kind = {}
+    for part in parts:
+        by_kind.setdefault(_KINDS[part.geom_type], []).append(part)
+    for kind in ("polygon", "line", "point"):
+        if kind in by_kind:
+            dropped = len(parts) - len(by_kind[kind])
+            if dropped:
+                raw.warnings.append(
+                    f"{display}: {_count(dropped, 'DXF entity', 'DXF entities')} other than "
+                    f"{kind}s (text, blocks, open lines) ignored"
+                )
+            raw.geoms = by_kind[kind]
+            break
+    return raw
+
+
+# ------------------------------------------------------------------ 界址点 TXT
+
+
+@dataclass
+class _Parcel:
+    line: int
+    npoints: int | None = None
+    area: float | None = None
+    code: str = ""
+    name: str = ""
+    shape: str = "面"
+    rings: dict = field(default_factory=dict)  # ring number -> [(x, y, line), ...]
+
+    @property
+    def label(self):
+        return self.code or self.name or f"at line {self.line}"
+
+
+_JZD_ROW_EXAMPLE = "点号,圈号,X,Y (e.g. J1,1,3396543.210,40438683.652)"
+
+
+def _read_jzd(data, display, user_crs):
+    text = _decode(data, display)
+    attrs, parcels = _parse_jzd(text, display)
+    warnings = []
+    points = [pt for p in parcels for ring in p.rings.values() for pt in ring]
+    eastings, northings, swapped = _jzd_axes(points, display)
+    if swapped:
+        warnings.append(f"{display}: the X column holds eastings and Y northings; read them swapped")
+    prefix = 0.0
+    if user_crs is not None:
+        crs = None  # decided by the caller's crs
+        label = None
+        prefix, more = _jzd_prefix_for(user_crs, eastings, display)
+        warnings.extend(more)
+    else:
+        crs, label, more = _jzd_crs(attrs, eastings, points, display)
+        warnings.extend(more)
+    geoms = []
+    for p in parcels:
+        geom, more = _jzd_parcel_geometry(p, swapped, display)
+        if prefix:
+            geom = shapely.affinity.translate(geom, xoff=-prefix)
+        geoms.append(geom)
+        warnings.extend(more)
+    name = next((p.name for p in parcels if p.name), "")
+    return _Raw(
+        geoms,
+        crs,
+        what=display,
+        source=f"{display} (界址点 TXT, {_count(len(parcels), 'parcel')})",
+        crs_note=f"{display}'s {label}" if label else "",
+        crs_declared=crs is not None,
+        project={"name": name} if name else None,
+        warnings=warnings,
+    )
+
+
+def _parse_jzd(text, display):
+    attrs, parcels = {}, []
+    section = None
+    has_section = "[地块坐标]" in text.replace(" ", "")
+    current = None
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip().replace("，", ",").replace("＝", "=")
+        if not line:
+            continue
+        m = re.fullmatch(r"\[\s*(.+?)\s*\]", line)
+        if m:
+            section = m.group(1).replace(" ", "")
+            continue
+        if section == "属性描述":
+            key, sep, value = line.partition("=")
+            if sep:
+                attrs[key.strip()] = value.strip()
+            continue
+        if section not in (None, "地块坐标") or (section is None and has_section):
+            continue
+        if line.endswith("@"):
+            current = _jzd_header(line, lineno, display)
+            parcels.append(current)
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        try:
+            name, ring, x, y = fields[0], int(fields[1]), float(fields[2]), float(fields[3])
+            if not (math.isfinite(x) and math.isfinite(y)) or any(fields[4:]):
+                raise ValueError
+        except (ValueError, IndexError):
+            if not has_section and not parcels:
+                raise SiteError(
+                    f"{display} is not a 界址点 boundary-point file: expected a [地块坐标] "
+                    f"section or rows {_JZD_ROW_EXAMPLE}, got {line[:60]!r} at line {lineno}"
+                ) from None
+            raise SiteError(
+                f"{display} line {lineno}: malformed boundary-point row {line[:80]!r}; "
+                f"expected {_JZD_ROW_EXAMPLE}"
+            ) from None
+        if current is None:  # point rows without a parcel header: one parcel
+            current = _Parcel(line=lineno)
+            parcels.append(current)
+        current.rings.setdefault(ring, []).append((x, y, lineno))
+    parcels = [p for p in parcels if p.rings or p.npoints]
+    if not parcels or not any(p.rings for p in parcels):
+        raise SiteError(
+            f"{display} has no boundary points; expected a [地块坐标] section with rows "
+            + _JZD_ROW_EXAMPLE
+        )
+    for p in parcels:
+        if not p.rings:
+            raise SiteError(f"{display}: parcel {p.label} (line {p.line}) has no boundary points")
+    return attrs, parcels
+
+
+def _jzd_header(line, lineno, display):
+    fields = [f.strip() for f in line[:-1].split(",")]
+    fields += [""] * (8 - len(fields))
+    try:
+        npoints = int(fields[0]) if fields[0] else None
+        area = float(fields[1]) if fields[1] else None
+    except ValueError:
+        raise SiteError(
+            f"{display} line {lineno}: malformed parcel header {line[:80]!r}; expected "
+            "点数,面积,地块编号,地块名称,图形属性,图幅号,地块用途,地类编码,@"
+        ) from None
+    shape = fields[4] or "面"
+    if shape not in {"点", "线", "面"}:
+        raise SiteError(
+            f"{display} line {lineno}: 图形属性 {shape!r} is not one of 点, 线, 面"
+        )
+    return _Parcel(
+        line=lineno, npoints=npoints, area=area, code=fields[2], name=fields[3], shape=shape,
+        rings={},
+    )
+
+
+_PREFIXED = 1e7  # an easting with a two-digit zone prefix has 8 digits before the point
+
+
+def _jzd_axes(points, display):
+    """Return (eastings, northings, swapped) for (X, Y) rows; X should be the northing."""
+    xs = np.array([p[0] for p in points])
+    ys = np.array([p[1] for p in points])
+
+    def is_easting(v):
+        return ((v >= _PREFIXED) & (v < 1e8)) | ((v >= 1e5) & (v <= 9e5))
+
+    def is_northing(v):
+        return (v >= 1e6) & (v <= 6.5e6)
+
+    normal = is_northing(xs) & is_easting(ys)
+    swapped = is_easting(xs) & is_northing(ys)
+    if normal.all():
+        return ys, xs, False
+    if swapped.all():
+        return xs, ys, True
+    bad = np.flatnonzero(~normal)[0] if normal.sum() >= swapped.sum() else np.flatnonzero(~swapped)[0]
+    x, y, lineno = points[bad]
+    raise SiteError(
+        f"{display} line {lineno}: cannot tell northing from easting in X={x}, Y={y}; expected "
+        "X a northing (1 000 000–6 500 000 m) and Y an easting (100 000–900 000 m, or with the "
+        "zone number prefixed, e.g. 40438683.652)"
+    )
+
+
+def _jzd_int(attrs, key, display):
+    value = attrs.get(key, "").strip()
+    if not value:
+        return None
+    m = re.fullmatch(r"(\d+)\s*(度|°)?", value)
+    if not m:
+        raise SiteError(f"{display}: {key}={value!r} is not a whole number")
+    return int(m.group(1))
+
+
+def _jzd_datum(attrs, display):
+    value = attrs.get("坐标系", "").strip()
+    if not value:
+        return "cgcs2000", [f"{display} gives no 坐标系; assumed 2000国家大地坐标系 (CGCS2000)"]
+    key = value.replace(" ", "").upper()
+    if "2000" in key or "CGCS" in key:
+        return "cgcs2000", []
+    if "西安" in key or "80" in key:
+        return "xian80", []
+    if "北京" in key or "54" in key:
+        return "beijing54", []
+    raise CRSError(
+        f"{display}: 坐标系={value!r} is not supported; expected 2000国家大地坐标系, 西安80 or "
+        "北京54 (or pass --crs, e.g. --crs EPSG:4549)"
+    )
+
+
+def _jzd_crs(attrs, eastings, points, display):
+    warnings = []
+    unit = attrs.get("计量单位", "").strip()
+    if unit and unit.lower() not in {"米", "m", "metre", "meter", "metres", "meters"}:
+        raise SiteError(f"{display}: 计量单位={unit!r} is not supported; expected 米 (metres)")
+    datum, more = _jzd_datum(attrs, display)
+    warnings.extend(more)
+    band = _jzd_int(attrs, "几度分带", display)
+    if band not in (None, 3, 6):
+        raise SiteError(f"{display}: 几度分带={band} is not supported; expected 3 or 6")
+    zone_attr = _jzd_int(attrs, "带号", display)
+    prefixed = bool(eastings[0] >= _PREFIXED)
+    if prefixed:
+        zones = (eastings // 1e6).astype(int)
+        zone = int(zones[0])
+        other = np.flatnonzero(zones != zone)
+        if other.size:
+            x, y, lineno = points[other[0]]
+            raise SiteError(
+                f"{display} line {lineno}: easting carries zone prefix {int(zones[other[0]])} "
+                f"but earlier rows carry {zone}; a file is in one zone"
+            )
+        if zone_attr is not None and zone_attr != zone:
+            raise SiteError(
+                f"{display}: 带号={zone_attr} but the eastings carry zone prefix {zone} "
+                f"(e.g. {eastings[0]:.3f}); fix the file or pass --crs"
+            )
+    else:
+        if zone_attr is None:
+            raise CRSError(
+                f"{display} has no CRS: no 带号= and the eastings carry no zone prefix; "
+                "pass --crs (e.g. --crs EPSG:4549 for CGCS2000 3° zone CM 120°E)"
+            )
+        zone = zone_attr
+    if band is None:
+        band = 6 if 13 <= zone <= 23 else 3
+    try:
+        code = gauss_kruger_epsg(zone, datum=datum, band=band, prefixed=prefixed)
+    except CRSError as e:
+        raise CRSError(f"{display}: {e}; check 带号 and 几度分带 or pass --crs") from None
+    if datum != "cgcs2000":
+        warnings.append(
+            f"{display}: {_DATUM_NAMES[datum]} coordinates converted to CGCS2000 without local "
+            "transformation parameters (PROJ has none); positions may be off by tens of metres"
+        )
+    label = f"坐标系={attrs.get('坐标系', '').strip() or 'CGCS2000'}, {band}° zone {zone}"
+    return CRS.from_epsg(code), label, warnings
+
+
+def _jzd_prefix_for(user_crs, eastings, display):
+    """The zone prefix to strip when ``crs`` names a CRS without one (e.g. EPSG:4549)."""
+    if eastings[0] < _PREFIXED:
+        return 0.0, []
+    crs = _parse_crs(user_crs, "crs")
+    if not crs.is_projected:
+        return 0.0, []
+    false_easting = next(
+        (p.value for p in crs.coordinate_operation.params if p.name == "False easting"), None
+    ) if crs.coordinate_operation is not None else None
+    if false_easting is None or false_easting >= _PREFIXED:
+        return 0.0, []
+    zone = int(eastings[0] // 1e6)
+    return zone * 1e6, [
+        f"{display}: zone prefix {zone} removed from the eastings to fit crs={_crs_label(crs)}"
+    ]
+
+
+def _jzd_parcel_geometry(parcel, swapped, display):
+    warnings = []
+    rings = []
+    for number, pts in parcel.rings.items():
+        coords = [((x, y) if swapped else (y, x)) for x, y, _ in pts]
+        rings.append((number, coords, pts[0][2]))
+    count = sum(len(c) for _, c, _ in rings)
+    if parcel.npoints is not None and parcel.npoints != count:
+        warnings.append(
+            f"{display}: parcel {parcel.label} header says {parcel.npoints} points, "
+            f"its rows give {count}"
+        )
+    if parcel.shape == "点":
+        return shapely.MultiPoint([c for _, cs, _ in rings for c in cs]), warnings
+    if parcel.shape == "线":
+        lines = [shapely.LineString(cs) for _, cs, _ in rings if len(cs) >= 2]
+        if not lines:
+            raise SiteError(
+                f"{display}: line parcel {parcel.label} (line {parcel.line}) has fewer than 2 points"
+            )
+        return shapely.MultiLineString(lines) if len(lines) > 1 else lines[0], warnings
+    polys = []
+    for number, coords, lineno in rings:
+        if coords[0] != coords[-1]:
+            coords = coords + [coords[0]]
+        if len(set(coords)) < 3:
+            raise SiteError(
+                f"{display} line {lineno}: ring {number} of parcel {parcel.label} has "
+                f"{len(set(coords))} distinct points; a polygon ring needs at least 3"
+            )
+        polys.append((number, coords))
+    outer_number, outer = polys[0]
+    shell = shapely.Polygon(outer)
+    holes, parts = [], []
+    for number, coords in polys[1:]:
+        ring = shapely.Polygon(coords)
+        if shell.is_valid and ring.is_valid and shell.contains(ring):
+            holes.append(coords)
+        elif shell.is_valid and ring.is_valid and shell.disjoint(ring):
+            parts.append(ring)
+            warnings.append(
+                f"{display}: ring {number} of parcel {parcel.label} lies outside ring "
+                f"{outer_number}; read as a separate part, not a hole"
+            )
+        else:
+            holes.append(coords)  # let the validity check locate the problem
+    polygon = shapely.Polygon(outer, holes)
+    geom = shapely.MultiPolygon([polygon, *parts]) if parts else polygon
+    if parcel.area and geom.is_valid and geom.area > 0:
+        area = geom.area
+        if min(abs(parcel.area * 1e4 - area), abs(parcel.area - area)) > 0.01 * area:
+            warnings.append(
+                f"{display}: parcel {parcel.label} declares area {parcel.area:g}, but its "
+                f"boundary encloses {area / 1e4:.4f} ha ({area:.1f} m²)"
+            )
+    return geom, warnings
+
+
+# ------------------------------------------------------------------- pipeline
+
+
+def _count(n, noun, plural=None):
+    if plural is None:
+        plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"
+
+
+def _parse_crs(value, context):
+    try:
+        return CRS.from_user_input(value)
+    except (_PyprojCRSError, TypeError, ValueError) as e:
+        raise CRSError(
+            f"{context}: unknown CRS {str(value)!r} ({str(e).splitlines()[0]}); "
+            "expected e.g. EPSG:4549"
+        ) from None
+
+
+def _crs_label(crs):
+    try:
+        auth = crs.to_authority()
+    except Exception:  # noqa: BLE001 - pyproj may fail on odd WKT
+        auth = None
+    if auth:
+        return f"{auth[0]}:{auth[1]}"
+    return crs.name or crs.to_string()
+
+
+def _flatten(geom):
+    """Yield the non-empty Point/LineString/Polygon/Multi* parts of ``geom``."""
+    if geom is None or geom.is_empty:
+        return
+    if geom.geom_type == "GeometryCollection":
+        for part in geom.geoms:
+            yield from _flatten(part)
+    elif geom.geom_type == "LinearRing":
+        yield shapely.LineString(geom.coords)
+    else:
+        yield geom
+
+
+def _fmt(v):
+    return f"{v:.6f}".rstrip("0").rstrip(".")
+
+
+def _suggest_crs(x, y):
+    """An EPSG code for --crs suggested by a sample projected coordinate."""
+    for easting in (x, y):
+        if _PREFIXED <= abs(easting) < 1e8:
+            zone = int(abs(easting) // 1e6)
+            if 25 <= zone <= 45:
+                return f"EPSG:{gk_prefixed_epsg(zone)}"
+            if 13 <= zone <= 23:
+                return f"EPSG:{gauss_kruger_epsg(zone, band=6)}"
+    return "EPSG:4549"
+
+
+def _check_geographic(xy, what, note):
+    x, y = xy[:, 0], xy[:, 1]
+    if (x.min() >= 3 and x.max() <= 54 and y.min() >= 73 and y.max() <= 136):
+        raise SiteError(
+            f"coordinates look swapped: got ({_fmt(x[0])}, {_fmt(y[0])}) but expected lon, lat — "
+            f"e.g. {_fmt(y[0])},{_fmt(x[0])}"
+        )
+    big = np.flatnonzero((np.abs(x) > 1000) | (np.abs(y) > 1000))
+    if big.size:
+        i = big[0]
+        raise CRSError(
+            f"{what}: coordinates look projected (e.g. {_fmt(x[i])}, {_fmt(y[i])}) but "
+            f"{note} is longitude/latitude; pass --crs (e.g. --crs {_suggest_crs(x[i], y[i])})"
+        )
+    bad = np.flatnonzero(np.abs(y) > 90)
+    if bad.size:
+        raise SiteError(
+            f"{what}: latitude {_fmt(y[bad[0]])} is outside -90..90; expected lon, lat"
+        )
+    bad = np.flatnonzero(np.abs(x) > 180)
+    if bad.size:
+        raise SiteError(
+            f"{what}: longitude {_fmt(x[bad[0]])} is outside -180..180; expected lon, lat"
+        )
+
+
+def _check_projected(xy, what, label):
+    x, y = xy[:, 0], xy[:, 1]
+    if np.all(np.abs(x) <= 180) and np.all(np.abs(y) <= 90):
+        raise CRSError(
+            f"{what}: coordinates look like longitude/latitude (e.g. {_fmt(x[0])}, "
+            f"{_fmt(y[0])}) but the CRS is {label}, projected in metres; pass --crs EPSG:4490 "
+            "or fix the file's CRS"
+        )
+
+
+def _to_cgcs2000(geoms, crs, what, label):
+    if crs.equals(_CRS_4490):
+        return geoms
+    try:
+        transformer = Transformer.from_crs(crs, _CRS_4490, always_xy=True)
+    except Exception as e:  # noqa: BLE001 - pyproj raises several types
+        raise CRSError(f"{what}: cannot convert {label} to EPSG:4490 ({e})") from None
+
+    def transform(xy):
+        lon, lat = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    out = shapely.transform(geoms, transform)
+    lonlat = shapely.get_coordinates(out)
+    if not np.isfinite(lonlat).all() or (np.abs(lonlat[:, 0]) > 180).any() or (
+        np.abs(lonlat[:, 1]) > 90
+    ).any():
+        raise CRSError(
+            f"{what}: coordinates could not be converted from {label} to longitude/latitude "
+            "(outside the CRS's area of use?); check --crs"
+        )
+    return out
+
+
+def _invalid_message(geom, kind, where):
+    reason = shapely.is_valid_reason(geom)
+    m = re.fullmatch(r"(.*?)\s*\[(\S+) (\S+)\]", reason or "")
+    if m:
+        text = m.group(1)
+        loc = f" at {_fmt(float(m.group(2)))}, {_fmt(float(m.group(3)))} (lon, lat)"
+    else:
+        text, loc = reason or "invalid", ""
+    text = text[:1].lower() + text[1:]
+    return f"site {kind}{where} is invalid: {text}{loc}"
+
+
+def _keep_kind(geom, kind):
+    parts = [p for p in _flatten(geom) if _KINDS[p.geom_type] == kind]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+def _finish(raw, *, crs, webmap, repair):
+    warnings = list(raw.warnings or [])
+
+    # 1. parts and kinds
+    items = []  # (feature number, part) for every non-empty feature, collections flattened
+    for i, geom in enumerate(raw.geoms, 1):
+        if geom is not None:
+            items.extend((i, part) for part in _flatten(geom))
+    if not items:
+        raise SiteError(f"{raw.what} has no geometry (empty); expected a point, line or polygon")
+    present = sorted({i for i, _ in items})
+    skipped = len(raw.geoms) - len(present)
+    if skipped:
+        warnings.append(f"{_count(skipped, 'feature')} without geometry skipped")
+    kinds = {}
+    for _, geom in items:
+        kinds.setdefault(_KINDS[geom.geom_type], []).append(geom)
+    if len(kinds) > 1:
+        found = ", ".join(_count(len(v), k) for k, v in kinds.items())
+        raise SiteError(
+            f"{raw.what} mixes kinds of geometry ({found}); a site is points, lines or polygons "
+            "— screen them separately"
+        )
+    kind = next(iter(kinds))
+    geoms = np.array([g for _, g in items], dtype=object)
+
+    # 2. Z and M
+    if shapely.has_z(geoms).any():
+        z = shapely.get_coordinates(geoms, include_z=True)[:, 2]
+        if np.any(np.isfinite(z) & (z != 0)):
+            warnings.append("Z coordinates dropped (the site is screened in 2-D)")
+    has_m = getattr(shapely, "has_m", None)
+    if has_m is not None and has_m(geoms).any():
+        warnings.append("M values dropped")
+    geoms = shapely.force_2d(geoms)
+
+    # 3. CRS
+    xy = shapely.get_coordinates(geoms)
+    if not np.isfinite(xy).all():
+        raise SiteError(f"{raw.what} has coordinates that are not numbers (NaN or infinity)")
+    if crs is not None:
+        src = _parse_crs(crs, "crs")
+        if raw.crs_declared and raw.crs is not None and not raw.crs.equals(src):
+            warnings.append(
+                f"{raw.what}'s CRS {_crs_label(raw.crs)} overridden by crs={_crs_label(src)}"
+            )
+        note = ""
+    elif raw.crs is not None:
+        src, note = raw.crs, raw.crs_note
+    else:
+        lonlat_like = np.all(np.abs(xy[:, 0]) <= 180) and np.all(np.abs(xy[:, 1]) <= 90)
+        hint = "EPSG:4490" if lonlat_like else _suggest_crs(xy[0, 0], xy[0, 1])
+        raise CRSError(f"{raw.what} has no CRS; pass --crs (e.g. --crs {hint})")
+    label = _crs_label(src)
+
+    # 4. coordinates fit the CRS
+    if src.is_geographic:
+        _check_geographic(xy, raw.what, note or f"the CRS {label}")
+    else:
+        if webmap:
+            raise CRSError(
+                f"webmap={webmap!r} expects longitude/latitude, but {raw.what} is in the projected "
+                f"CRS {label}; GCJ-02/BD-09 coordinates come from web maps as lon, lat"
+            )
+        _check_projected(xy, raw.what, label)
+
+    # 5. reproject, then undo the web-map offset
+    geoms = _to_cgcs2000(geoms, src, raw.what, label)
+    if webmap == "gcj02":
+        geoms = _webmap.gcj02_to_wgs84(geoms)
+        label = "GCJ-02"
+    elif webmap == "bd09":
+        geoms = _webmap.bd09_to_wgs84(geoms)
+        label = "BD-09"
+
+    # 6. validity, feature by feature
+    numbered = len(present) > 1
+    fixed = []
+    for (i, _), geom in zip(items, geoms):
+        if shapely.is_valid(geom):
+            fixed.append(geom)
+            continue
+        where = f" (feature {present.index(i) + 1} of {len(present)})" if numbered else ""
+        message = _invalid_message(geom, kind, where)
+        if not repair:
+            raise SiteError(f"{message}; fix the boundary or pass repair=True")
+        repaired = _keep_kind(shapely.make_valid(geom), kind)
+        if repaired is None or repaired.is_empty:
+            raise SiteError(f"{message}; repairing it left no {kind}")
+        warnings.append(f"{message}; repaired with make_valid — check the result")
+        fixed.append(repaired)
+
+    # 7. one site
+    if len(fixed) == 1:
+        geometry = fixed[0]
+    else:
+        geometry = _keep_kind(shapely.union_all(fixed), kind)
+        if len(present) > 1:
+            warnings.append(f"{len(present)} features merged into one multi-part site")
+        else:
+            warnings.append(
+                f"{raw.geoms[present[0] - 1].geom_type} of {len(fixed)} parts merged into one "
+                "multi-part site"
+            )
+    if geometry is None or geometry.is_empty:
+        raise SiteError(f"{raw.what} has no geometry (empty); expected a point, line or polygon")
+    if not geometry.is_valid:  # a union of valid parts is valid; this is a last guard
+        raise SiteError(_invalid_message(geometry, kind, "") + "; fix the boundary")
+    return Site(
+        geometry=geometry,
+        project=raw.project,
+        source=raw.source,
+        source_crs=label,
+        warnings=tuple(warnings),
+    )

@@ -3,7 +3,6 @@
 import io
 import json
 import math
-import os
 import re
 import sys
 import zipfile
@@ -157,6 +156,27 @@ def test_stdin(monkeypatch):
     assert site.geometry.equals(SQUARE)
     assert site.source == "stdin (GeoJSON, 1 feature)"
     assert site.project == {"name": "piped"}
+
+
+def test_stdin_bytes_in_gb18030(monkeypatch):
+    text = json.dumps(feature(shapely.geometry.mapping(SQUARE), {"name": "湖州"}), ensure_ascii=False)
+
+    class Stdin(io.TextIOWrapper):
+        def isatty(self):
+            return False
+
+    monkeypatch.setattr(sys, "stdin", Stdin(io.BytesIO(text.encode("gb18030")), encoding="ascii"))
+    assert read_site("-").project == {"name": "湖州"}
+
+
+def test_stdin_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    with pytest.raises(SiteError, match=r"^'-' reads GeoJSON from stdin, but stdin is a terminal"):
+        read_site("-")
 
 
 def test_stdin_empty(monkeypatch):
@@ -408,7 +428,10 @@ def test_dxf_needs_crs(tmp_path):
 def test_unsupported_extension(tmp_path, name):
     path = tmp_path / name
     path.write_text("x")
-    with pytest.raises(SiteError, match=r"^unsupported site file type '.*' \(" + re.escape(name) + r"\); expected"):
+    with pytest.raises(
+        SiteError,
+        match=r"^unsupported site file type ('\.\w+'|\(no suffix\)) \(" + re.escape(name) + r"\); expected",
+    ):
         read_site(path)
 
 
@@ -418,8 +441,10 @@ def test_missing_file():
 
 
 def test_not_a_lonlat_nor_a_file():
-    with pytest.raises(SiteError, match=r"unsupported site file type"):
+    with pytest.raises(SiteError, match=r"^site file '120.1;30.8;7' does not exist; expected .* or 'lon,lat'$"):
         read_site("120.1;30.8;7")
+    with pytest.raises(SiteError, match=r"^no site given \(an empty string\)"):
+        read_site(" ")
 
 
 def test_directory(tmp_path):
@@ -818,6 +843,14 @@ def test_jzd_unprefixed_without_zone_needs_crs(tmp_path):
     assert read_site(path, crs="EPSG:4549").source_crs == "EPSG:4549"
 
 
+def test_jzd_prefixed_with_unprefixed_crs_strips_the_prefix():
+    site = read_site(DATA / "jzd_prefixed.txt", crs="EPSG:4549")
+    assert site.source_crs == "EPSG:4549"
+    assert same(site.geometry, read_site(DATA / "jzd_prefixed.txt").geometry, 1e-9)
+    assert site.warnings == ("jzd_prefixed.txt: zone prefix 40 removed from the eastings to fit crs=EPSG:4549",)
+    assert read_site(DATA / "jzd_prefixed.txt", crs="EPSG:4528").warnings == ()
+
+
 @pytest.mark.parametrize(
     "system, code, datum",
     [("1980西安坐标系", 2364, "Xian 1980"), ("北京54", 2416, "Beijing 1954"), ("CGCS2000", 4528, None)],
@@ -866,6 +899,25 @@ def test_jzd_declared_area_and_count_mismatch(tmp_path):
         "jzd.txt: parcel 1 header says 6 points, its rows give 5",
         "jzd.txt: parcel 1 declares area 3.5, but its boundary encloses 2.1043 ha (21043.0 m²)",
     )
+
+
+def test_jzd_ring_outside_the_outer_ring_is_a_separate_part(tmp_path):
+    extra = (
+        "J5,2,3396800.000,40438700.000\nJ6,2,3396800.000,40438800.000\n"
+        "J7,2,3396850.000,40438800.000\nJ8,2,3396850.000,40438700.000\n"
+    )
+    site = read_site(_jzd(tmp_path, PREFIXED.replace("5,2.1043,", "9,2.6043,") + extra))
+    assert site.geometry.geom_type == "MultiPolygon"
+    assert gk_area(site.geometry) == pytest.approx(21043.0 + 5000.0, abs=0.01)
+    assert site.warnings == (
+        "jzd.txt: ring 2 of parcel 1 lies outside ring 1; read as a separate part, not a hole",
+    )
+
+
+def test_jzd_line_parcel(tmp_path):
+    site = read_site(_jzd(tmp_path, PREFIXED.replace(",面,", ",线,").replace("5,2.1043,", "5,,")))
+    assert site.kind == "line"
+    assert site.geometry.is_closed
 
 
 def test_txt_that_is_not_jzd(tmp_path):

@@ -88,7 +88,7 @@ _GEOJSON_GEOMETRY_TYPES = {
     "GeometryCollection",
 }
 
-_CRS_4490 = CRS.from_epsg(4490)
+_CRS_4490 = CRS.from_user_input(CGCS2000)
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _LONLAT_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:[,，]\s*|\s+)({_NUMBER})\s*$")
@@ -223,6 +223,30 @@ def read_site(source, *, crs=None, webmap=None, repair=False):
         mixed kinds or has impossible coordinates.
     CRSError
         The CRS is missing, unknown, or does not fit the coordinates.
+
+    Notes
+    -----
+    ``Site.project`` is the ``properties`` of a single GeoJSON Feature (nested
+    values kept); for other single-feature files, the feature's attributes
+    with empty values and GIS bookkeeping fields (FID, OBJECTID, Shape_Area…)
+    left out — for KML only the placemark's name, as ``{"name": ...}``; for a
+    界址点 file ``{"name": <地块名称 of the first named parcel>}``; for DXF,
+    several features, or no attributes, None. Callers validate it.
+
+    界址点 TXT files (the land-survey boundary-point exchange format) are
+    decoded as UTF-8 (with or without BOM), else GB18030. Each parcel header
+    (``点数,面积,地块编号,地块名称,图形属性,图幅号,地块用途,地类编码,@``)
+    starts a parcel; its rows ``点号,圈号,X,Y`` give X = northing, Y = easting
+    (columns found swapped are read swapped, with a warning). 圈号 1 is the
+    outer ring, other rings inside it are holes (a ring outside it is read
+    as a separate part, with a warning); open rings are closed. The CRS
+    follows from ``坐标系`` (2000/CGCS2000, 西安80, 北京54), ``几度分带`` (3 or
+    6, default from the zone number) and the zone: the two-digit prefix of
+    the eastings and ``带号=``, which must agree; eastings with the prefix
+    give the "zone N" EPSG code (e.g. EPSG:4528), without it the "CM" code
+    (e.g. EPSG:4549). See :func:`gauss_kruger_epsg`. With ``crs=`` given,
+    the file's CRS lines are ignored, and a zone prefix is removed when that
+    CRS has no prefix in its false easting.
 
     Examples
     --------
@@ -446,18 +470,22 @@ def _from_stdin():
     if stdin is None:
         raise SiteError("'-' reads GeoJSON from stdin, but there is no stdin")
     try:
-        if stdin.isatty():
-            raise SiteError(
-                "'-' reads GeoJSON from stdin, but stdin is a terminal; "
-                "pipe a file in, e.g. zoning screen - < site.geojson"
-            )
+        interactive = stdin.isatty()
     except (AttributeError, ValueError):
-        pass
-    data = stdin.read()
+        interactive = False
+    if interactive:
+        raise SiteError(
+            "'-' reads GeoJSON from stdin, but stdin is a terminal; "
+            "pipe a file in, e.g. zoning screen - < site.geojson"
+        )
+    buffer = getattr(stdin, "buffer", None)
+    data = buffer.read() if buffer is not None else stdin.read()
     if isinstance(data, bytes):
         data = _decode(data, "stdin")
     if not data.strip():
-        raise SiteError("stdin is empty; expected GeoJSON text (a geometry, Feature or FeatureCollection)")
+        raise SiteError(
+            "stdin is empty; expected GeoJSON text (a geometry, Feature or FeatureCollection)"
+        )
     return _from_geojson_text(data, what="stdin", label="stdin")
 
 
@@ -828,7 +856,9 @@ def _read_jzd(data, display, user_crs):
     points = [pt for p in parcels for ring in p.rings.values() for pt in ring]
     eastings, northings, swapped = _jzd_axes(points, display)
     if swapped:
-        warnings.append(f"{display}: the X column holds eastings and Y northings; read them swapped")
+        warnings.append(
+            f"{display}: the X column holds eastings and Y northings; read them swapped"
+        )
     prefix = 0.0
     if user_crs is not None:
         crs = None  # decided by the caller's crs
@@ -930,8 +960,7 @@ def _jzd_header(line, lineno, display):
             f"{display} line {lineno}: 图形属性 {shape!r} is not one of 点, 线, 面"
         )
     return _Parcel(
-        line=lineno, npoints=npoints, area=area, code=fields[2], name=fields[3], shape=shape,
-        rings={},
+        line=lineno, npoints=npoints, area=area, code=fields[2], name=fields[3], shape=shape
     )
 
 
@@ -955,7 +984,8 @@ def _jzd_axes(points, display):
         return ys, xs, False
     if swapped.all():
         return xs, ys, True
-    bad = np.flatnonzero(~normal)[0] if normal.sum() >= swapped.sum() else np.flatnonzero(~swapped)[0]
+    closer = normal if normal.sum() >= swapped.sum() else swapped
+    bad = np.flatnonzero(~closer)[0]
     x, y, lineno = points[bad]
     raise SiteError(
         f"{display} line {lineno}: cannot tell northing from easting in X={x}, Y={y}; expected "
@@ -977,7 +1007,9 @@ def _jzd_int(attrs, key, display):
 def _jzd_datum(attrs, display):
     value = attrs.get("坐标系", "").strip()
     if not value:
-        return "cgcs2000", [f"{display} gives no 坐标系; assumed 2000国家大地坐标系 (CGCS2000)"]
+        return "cgcs2000", [
+            f"{display} gives no 坐标系; assumed 2000国家大地坐标系 (CGCS2000)"
+        ]
     key = value.replace(" ", "").upper()
     if "2000" in key or "CGCS" in key:
         return "cgcs2000", []
@@ -1076,7 +1108,8 @@ def _jzd_parcel_geometry(parcel, swapped, display):
         lines = [shapely.LineString(cs) for _, cs, _ in rings if len(cs) >= 2]
         if not lines:
             raise SiteError(
-                f"{display}: line parcel {parcel.label} (line {parcel.line}) has fewer than 2 points"
+                f"{display}: line parcel {parcel.label} (line {parcel.line}) has fewer "
+                "than 2 points"
             )
         return shapely.MultiLineString(lines) if len(lines) > 1 else lines[0], warnings
     polys = []

@@ -206,6 +206,12 @@ class Pack:
     def __repr__(self):
         return f"<Pack {self.id} {self.version} ({len(self.units)} units, {len(self.clauses)} clauses) {self.digest[:19]}>"
 
+    def explore(self, *, offline=None, **kwargs):
+        """An interactive folium map of the whole pack; see :func:`zoning.maps.pack_map`."""
+        from zoning.maps import pack_map
+
+        return pack_map(self, offline=offline, **kwargs)
+
     def _repr_html_(self):
         from zoning.report import pack_summary_html
 
@@ -258,11 +264,15 @@ def _read_layer(report, directory, name, ref, manifest_crs, line):
     if missing:
         report.error(file, None, "missing_field", f"layer {name} in {file} lacks field(s) {', '.join(missing)}; it has {', '.join(c for c in gdf.columns if c != 'geometry')}")
         return None
-    if not gdf.crs.equals(CRS.from_user_input(CGCS2000)):
-        gdf = gdf.to_crs(CGCS2000)
     for col in _FIELDS[name]:
         gdf[col] = gdf[col].astype("string").str.strip().astype(object)
     return gdf
+
+
+def _to_cgcs2000(gdf):
+    if not gdf.crs.equals(CRS.from_user_input(CGCS2000)):
+        gdf = gdf.to_crs(CGCS2000)
+    return gdf.reset_index(drop=True)
 
 
 def _same_crs(a, b):
@@ -572,12 +582,14 @@ def validate_pack(path=None, *, topology=True):
     if topology and report.ok:
         report.topology = _topology(report, layers, manifest.tolerance_m2)
     if report.ok:
+        # Topology was judged in each layer's own CRS; the Pack holds CGCS2000 lon/lat.
+        geo = {name: _to_cgcs2000(gdf) for name, gdf in layers.items()}
         report.pack = Pack(
             directory,
             manifest,
-            layers["units"].reset_index(drop=True),
-            (layers.get("red_line") if layers.get("red_line") is not None else _empty_layer("red_line")).reset_index(drop=True),
-            (layers.get("zones") if layers.get("zones") is not None else _empty_layer("zones")).reset_index(drop=True),
+            geo["units"],
+            geo["red_line"] if geo.get("red_line") is not None else _empty_layer("red_line"),
+            geo["zones"] if geo.get("zones") is not None else _empty_layer("zones"),
             rasters,
             quotas,
             list(ruleset.clauses),

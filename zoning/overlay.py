@@ -170,7 +170,7 @@ class PackIndex:
             layer_geoms, tree = view.layers[name]
             if not len(layer_geoms):
                 continue
-            site_i, feat_i = tree.query(gk, predicate="dwithin", distance=SNAP_M)
+            site_i, feat_i = _touching_pairs(tree, layer_geoms, gk)
             if not len(site_i):
                 continue
             pair_kind = kinds[site_i]
@@ -225,11 +225,21 @@ class PackIndex:
                 layer_geoms, tree = view.layers[name]
                 if not len(layer_geoms):
                     continue
-                site_i, feat_i = tree.query(geoms_in, predicate="dwithin", distance=near_m)
+                # Candidates by envelope, then one exact distance each; features the
+                # site overlaps are at 0 m and need no distance computed.
+                b = shapely.bounds(geoms_in)
+                boxes = shapely.box(b[:, 0] - near_m, b[:, 1] - near_m, b[:, 2] + near_m, b[:, 3] + near_m)
+                site_i, feat_i = tree.query(boxes)
                 if not len(site_i):
                     continue
-                dist = shapely.distance(geoms_in[site_i], layer_geoms[feat_i])
-                for s, f, d in zip(site_i, feat_i, dist):
+                hit = {(int(s), r) for s, i in enumerate(idx) for r, *_ in getattr(out[i], name)}
+                touching = {(int(s), r) for s, i in enumerate(idx) for lay, r, _ in out[i].touching if lay == name}
+                known = np.array([(int(s), int(f)) in hit or (int(s), int(f)) in touching for s, f in zip(site_i, feat_i)], dtype=bool)
+                dist = np.zeros(len(site_i))
+                if (~known).any():
+                    dist[~known] = shapely.distance(geoms_in[site_i[~known]], layer_geoms[feat_i[~known]])
+                keep = dist <= near_m
+                for s, f, d in zip(site_i[keep], feat_i[keep], dist[keep]):
                     out[idx[s]].near.append((name, int(f), float(d)))
         if self.rasters and ok.any():
             self._raster_stats(view, out, lonlat, ok)
@@ -253,6 +263,24 @@ class PackIndex:
                         None if np.isnan(mean[j]) else float(mean[j]),
                         None if np.isnan(mx[j]) else float(mx[j]),
                     )
+
+
+def _touching_pairs(tree, layer_geoms, geoms):
+    """Pairs (site, feature) that intersect or lie within :data:`SNAP_M` of each other.
+
+    Envelope candidates first; the exact test uses the layer's prepared geometries,
+    and the (slower) distance test runs only on the few candidates that do not intersect.
+    """
+    b = shapely.bounds(geoms)
+    boxes = shapely.box(b[:, 0] - SNAP_M, b[:, 1] - SNAP_M, b[:, 2] + SNAP_M, b[:, 3] + SNAP_M)
+    site_i, feat_i = tree.query(boxes)
+    if not len(site_i):
+        return site_i, feat_i
+    keep = shapely.intersects(layer_geoms[feat_i], geoms[site_i])
+    rest = ~keep
+    if rest.any():
+        keep[rest] = shapely.dwithin(layer_geoms[feat_i[rest]], geoms[site_i[rest]], SNAP_M)
+    return site_i[keep], feat_i[keep]
 
 
 def _raster_to_metric(layer, view):

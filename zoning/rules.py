@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from zoning import vocab
 from zoning.industry import industries
 
-__all__ = ["Finding", "evaluate_when", "evaluate", "clause_places", "quota_findings", "quota_table", "QUOTA_NEAR"]
+__all__ = ["Finding", "evaluate_when", "evaluate", "clause_places", "zone_matches", "quota_findings", "quota_table", "QUOTA_NEAR"]
 
 #: Demand above this share of the remaining quota is "near" the ceiling.
 QUOTA_NEAR = 0.8
@@ -174,6 +174,17 @@ def _zone_type_matches(zone_type, wanted):
     return any(zone_type == w or zone_type.startswith(w + ".") for w in wanted)
 
 
+def zone_matches(clauses, zone_types_by_id):
+    """For each clause on zone types, the ids of the zones it names: ``{clause_id: set}``."""
+    out = {}
+    for clause in clauses:
+        a = clause.applies_in
+        wanted = a.zone_types or (a.near.zone_types if a.near is not None else None)
+        if wanted:
+            out[clause.id] = {zid for zid, zt in zone_types_by_id.items() if _zone_type_matches(zt, wanted)}
+    return out
+
+
 def clause_places(clause, ctx):
     """Where ``clause`` lives among what the site touches: ``[(where, reason)]``."""
     a = clause.applies_in
@@ -183,6 +194,9 @@ def clause_places(clause, ctx):
     if kind == "unit_codes":
         return [(u["unit_code"], f"site overlaps unit {u['unit_code']} {u['unit_name']}{_amount(u)}") for u in ctx.units if u["unit_code"] in a.unit_codes]
     if kind == "zone_types":
+        matching = ctx.zone_match.get(clause.id) if getattr(ctx, "zone_match", None) else None
+        if matching is not None:
+            return [(z["zone_id"], f"site overlaps {vocab.ZONE_TYPES.get(z['zone_type'], z['zone_type'])} {z['zone_id']} {z['name']}{_amount(z)}") for z in ctx.zones if z["zone_id"] in matching]
         return [(z["zone_id"], f"site overlaps {vocab.ZONE_TYPES.get(z['zone_type'], z['zone_type'])} {z['zone_id']} {z['name']}{_amount(z)}") for z in ctx.zones if _zone_type_matches(z["zone_type"], a.zone_types)]
     if kind == "red_line":
         return [(r["redline_id"], f"site overlaps ecological protection red line 生态保护红线 {r['redline_id']} {r['name']}{_amount(r)}") for r in ctx.red_line]
@@ -199,8 +213,12 @@ def clause_places(clause, ctx):
                 continue
             if near.layer is not None and n["layer"] != near.layer:
                 continue
-            if near.zone_types is not None and not (n["layer"] == "zones" and _zone_type_matches(n["zone_type"], near.zone_types)):
-                continue
+            if near.zone_types is not None:
+                if n["layer"] != "zones":
+                    continue
+                matching = ctx.zone_match.get(clause.id) if getattr(ctx, "zone_match", None) else None
+                if not (n["id"] in matching if matching is not None else _zone_type_matches(n["zone_type"], near.zone_types)):
+                    continue
             out.append((n["id"], f"site is {n['distance_m']:.0f} m from {n['layer']} {n['id']} {n.get('name', '')} (within {near.within_m:g} m)".replace("  ", " ")))
         return out
     if kind == "everywhere":

@@ -15,7 +15,7 @@ from zoning import __version__, vocab
 from zoning.errors import SiteError, ZoningError
 from zoning.overlay import outside_error
 from zoning.project import PROJECT_KEYS, Project, parse_project
-from zoning.rules import evaluate, quota_findings, quota_table
+from zoning.rules import evaluate, quota_findings, quota_table, zone_matches
 from zoning.verdict import Verdict, decide
 
 __all__ = ["screen", "screen_many", "near_distance"]
@@ -36,6 +36,7 @@ class _Context:
     near: list
     rasters: dict
     region: str
+    zone_match: dict | None = None
 
 
 def near_distance(pack):
@@ -75,6 +76,7 @@ def _records(pack):
         index._records = cached
         index._near_m = near_distance(pack)
         index._quotas = quota_table(pack.quotas)
+        index._zone_match = zone_matches(pack.clauses, dict(zip(pack.zones["zone_id"], pack.zones["zone_type"])))
         index._near_layers = near_layers(pack)
     return cached
 
@@ -139,7 +141,7 @@ def _context(pack, ov):
             "mean": None if mean is None else round(mean, 4),
             "max": None if mx is None else round(mx, 4),
         }
-    return _Context(units, red, zones, near, rasters, pack.region)
+    return _Context(units, red, zones, near, rasters, pack.region, pack.index._zone_match)
 
 
 def _warnings(pack, ov, ctx):

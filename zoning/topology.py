@@ -5,24 +5,25 @@ overlaps, and red lines must lie inside priority-protection units. The checks
 here find where a layer breaks those rules and return one row per problem,
 with a point a planner can zoom to:
 
-========== =================================================================
-kind       meaning
-========== =================================================================
-empty      a feature without geometry, or with an empty one
-invalid    ``shapely.is_valid_reason`` is not "Valid Geometry"
-wrong_type not a Polygon or MultiPolygon
-duplicate  ``duplicate_id``: an id used by more than one feature
-missing_id a feature whose id is null or blank (named ``#<row>`` elsewhere)
-overlap    two features of a coverage share more than ``tolerance_m2``
-gap        a hole inside the region a coverage covers, above ``tolerance_m2``
-sliver     a valid polygon smaller than ``tolerance_m2``
-outside    the part of a feature outside another layer (:func:`check_contained`)
-========== =================================================================
+============ ===============================================================
+kind         meaning
+============ ===============================================================
+empty        a feature without geometry, or with an empty one
+invalid      ``shapely.is_valid_reason`` is not "Valid Geometry"
+wrong_type   not a Polygon or MultiPolygon
+duplicate_id an id used by more than one feature (one row per id)
+missing_id   a feature whose id is null or blank (named ``#<row>``)
+overlap      two features of a coverage share more than ``tolerance_m2``
+gap          a piece inside a coverage's region that no feature covers
+sliver       a valid polygon smaller than ``tolerance_m2``
+outside      the part of a feature outside another layer (:func:`check_contained`)
+============ ===============================================================
 
-Areas are measured in m² on a projected CRS, by default the CGCS2000 3° Gauss–
-Krüger zone of the layer's centre (:func:`zoning.crs.gk_zone_epsg`); problem
-points are returned in CGCS2000 lon/lat (EPSG:4490). The module does no file
-I/O: it takes and returns in-memory frames.
+Topology is judged in the layer's own CRS, where its vertices were made;
+areas are measured in m² on a projected CRS, by default the CGCS2000 3°
+Gauss–Krüger zone of the layer's centre (:func:`zoning.crs.gk_zone_epsg`).
+Problem points are returned in CGCS2000 lon/lat (EPSG:4490). The module does
+no file I/O: it takes and returns in-memory frames.
 """
 
 import math
@@ -64,6 +65,7 @@ KINDS = (
 
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+_POLYGONAL_IDS = np.array([int(t) for t in _POLYGONAL])
 _REASON = re.compile(r"^(?P<what>.*?)\s*\[(?P<x>[^\s\]]+)\s+(?P<y>[^\s\]]+)[^\]]*\]\s*$")
 
 
@@ -101,14 +103,25 @@ def check_layer(gdf, *, layer, id_column, tolerance_m2=1.0, coverage=False, area
     Notes
     -----
     ``invalid`` is judged on the geometries as given; overlaps, gaps and
-    slivers are measured on repaired copies (``make_valid``), so a broken
-    unit is reported once and does not also open a spurious gap. Empty and
-    non-polygon features are left out of the coverage checks. Overlaps are
-    searched only around units the GEOS coverage validator flags, so a clean
-    coverage costs about one pass over its vertices. Gaps are the interior
-    rings of the union of the units (minus islands inside them); the region's
-    outline itself is never a gap. A gap's ``ids`` are the features that
-    border it.
+    slivers are computed on repaired copies (``make_valid``). A gap that
+    borders an invalid feature is not reported: where that feature really
+    reaches is unknown until it is fixed, so the broken unit is reported once.
+    Empty and non-polygon features are left out of the coverage checks (the
+    area they were meant to cover shows as a gap if it is enclosed).
+
+    Overlaps and gaps are computed in the layer's own CRS and only the pieces
+    found are projected (densified to 10 m first) to be measured: projecting
+    vertices first would bend nothing, and a boundary that two units share
+    exactly in lon/lat would open or overlap by centimetres along each
+    kilometre of edge.
+
+    Overlaps are searched only among units the GEOS coverage validator flags
+    (``shapely.coverage_invalid_edges``), with an STRtree for candidate
+    pairs, so a clean coverage costs about one pass over its vertices. Gaps
+    are the holes of the union of the units (less any islands inside them)
+    and the areas enclosed by units that touch only at points; the region's
+    outline is never a gap. A gap's ``ids`` are the features that share an
+    edge with it.
 
     Examples
     --------
@@ -162,26 +175,27 @@ def check_layer(gdf, *, layer, id_column, tolerance_m2=1.0, coverage=False, area
     rows.extend(_id_problems(labels, blank, geoms, layer, id_column))
 
     crs = _area_crs(area_crs, gdf.crs, _bounds(geoms[present]))
+    measure = _Measure(gdf.crs, crs)
     idx = np.flatnonzero(polygonal)
-    work = _project_and_repair(geoms[idx], gdf.crs, crs)
+    work = _repair(geoms[idx])
     usable = ~shapely.is_empty(work)
     idx, work = idx[usable], work[usable]
-    areas = shapely.area(work)
 
-    for k, g, a in zip(idx, work, areas):
-        if a < tol and not invalid[k]:
+    small = measure.small(work, tol) & ~invalid[idx]
+    for k, g, a in zip(idx[small], work[small], measure.area(work[small])):
+        if a < tol:
             rows.append(_row(layer, "sliver", labels[k], area=a,
                              message=f"polygon of {a:.2f} m² is below the tolerance of {tol:g} m²",
-                             point=_point_on(g), space="area"))
+                             point=_point_on(g), space="src"))
 
     if coverage and len(work):
         names = [labels[k] for k in idx]
         flagged = ~shapely.is_empty(shapely.coverage_invalid_edges(work))
         tree = shapely.STRtree(work)
-        rows.extend(_overlaps(work, names, flagged, tree, tol, layer))
-        rows.extend(_gaps(work, names, flagged, tree, tol, layer))
+        rows.extend(_overlaps(work, names, flagged, tree, tol, layer, measure))
+        rows.extend(_gaps(work, names, flagged, tree, tol, layer, measure, invalid[idx]))
 
-    return _frame(rows, {"src": gdf.crs, "area": crs}, crs)
+    return _frame(rows, gdf.crs, crs)
 
 
 def check_contained(inner, outer, *, inner_layer, inner_id, outer_filter_desc,
@@ -249,32 +263,41 @@ def check_contained(inner, outer, *, inner_layer, inner_id, outer_filter_desc,
         bounds = _bounds(np.asarray(outer.to_crs(inner.crs).geometry.array, dtype=object))
     crs = _area_crs(area_crs, inner.crs, bounds)
 
+    measure = _Measure(inner.crs, crs)
     idx = np.flatnonzero(keep)
-    work = _project_and_repair(geoms[idx], inner.crs, crs)
+    work = _repair(geoms[idx])
     usable = ~shapely.is_empty(work)
     idx, work = idx[usable], work[usable]
 
+    if not CRS.from_user_input(outer.crs).equals(inner.crs):
+        outer = outer.to_crs(inner.crs)
     ogeoms = np.asarray(outer.geometry.array, dtype=object)
     okeep = ~(shapely.is_missing(ogeoms) | shapely.is_empty(ogeoms))
     okeep &= np.isin(shapely.get_type_id(ogeoms), _POLYGONAL)
-    owork = _project_and_repair(ogeoms[okeep], outer.crs, crs)
+    owork = _repair(ogeoms[okeep])
     owork = owork[~shapely.is_empty(owork)]
     tree = shapely.STRtree(owork)
 
-    rows = []
+    found = []  # (row index, part outside) in inner's CRS
     for k, g in zip(idx, work):
         if len(tree.query(g, predicate="within")):
             continue  # wholly inside one outer feature
         cand = tree.query(g, predicate="intersects")
         outside = g if not len(cand) else _polygonal(
             shapely.difference(g, shapely.union_all(owork[cand])))
-        a = shapely.area(outside)
-        if a > tol:
-            share = 100.0 * a / shapely.area(g)
-            rows.append(_row(inner_layer, "outside", labels[k], area=a,
-                             message=f"{a:.2f} m² ({share:.1f} %) lies outside {outer_filter_desc}",
-                             point=_point_on_largest(outside), space="area"))
-    return _frame(rows, {"area": crs}, crs)
+        if not outside.is_empty:
+            found.append((k, g, outside))
+    rows = []
+    if found:
+        whole = measure.area(np.array([f[1] for f in found], dtype=object))
+        parts = measure.area(np.array([f[2] for f in found], dtype=object))
+        for (k, _, outside), total, a in zip(found, whole, parts):
+            if a > tol:
+                share = 100.0 * a / total
+                rows.append(_row(inner_layer, "outside", labels[k], area=a,
+                                 message=f"{a:.2f} m² ({share:.1f} %) lies outside {outer_filter_desc}",
+                                 point=_point_on_largest(outside), space="src"))
+    return _frame(rows, inner.crs, crs)
 
 
 def summarize(problems):
@@ -395,7 +418,7 @@ def _id_problems(labels, blank, geoms, layer, id_column):
     return rows
 
 
-def _overlaps(work, names, flagged, tree, tol, layer):
+def _overlaps(work, names, flagged, tree, tol, layer, measure):
     """One problem per pair of features whose intersection area exceeds ``tol``."""
     if not flagged.any():
         return []  # a valid coverage has no overlaps
@@ -409,19 +432,24 @@ def _overlaps(work, names, flagged, tree, tol, layer):
     inside = shapely.relate_pattern(work[i], work[j], "2********")
     i, j = i[inside], j[inside]
     pieces = shapely.intersection(work[i], work[j])
-    areas = shapely.area(pieces)
+    areas = measure.area(pieces)  # lines and points where they also touch add nothing
     rows = []
     for a_idx, b_idx, piece, area in zip(i, j, pieces, areas):
         if area > tol:
             a, b = sorted((names[a_idx], names[b_idx]))
             rows.append(_row(layer, "overlap", f"{a}|{b}", area=area,
                              message=f"{a} and {b} overlap by {area:.2f} m²",
-                             point=_point_on_largest(_polygonal(piece)), space="area"))
+                             point=_point_on_largest(_polygonal(piece)), space="src"))
     return rows
 
 
-def _gaps(work, names, flagged, tree, tol, layer):
-    """One problem per hole in the union of the features larger than ``tol``."""
+def _gaps(work, names, flagged, tree, tol, layer, measure, broken):
+    """One problem per piece of the region's inside that no feature covers, larger than ``tol``.
+
+    Pieces bordering a ``broken`` (invalid) feature are left out: where that feature
+    really reaches is unknown until it is fixed (a bow-tie's repair covers two triangles
+    of what was meant as a rectangle).
+    """
     if flagged.all():
         region = shapely.union_all(work)
     elif not flagged.any():
@@ -430,25 +458,44 @@ def _gaps(work, names, flagged, tree, tol, layer):
         region = shapely.union_all([shapely.coverage_union_all(work[~flagged]),
                                     shapely.union_all(work[flagged])])
     parts = shapely.get_parts(region)
-    parts = parts[np.isin(shapely.get_type_id(parts), [shapely.GeometryType.POLYGON])]
+    parts = shapely.get_parts(parts[np.isin(shapely.get_type_id(parts), _POLYGONAL_IDS)])
+    pieces = []
+    # 1. holes of the union, less the islands inside them
     rings = [ring for p in parts for ring in p.interiors]
-    if not rings:
-        return []
-    holes = shapely.polygons(np.array(rings, dtype=object))
-    holes = holes[shapely.area(holes) > tol]  # a gap is never larger than its hole
+    holes = shapely.polygons(np.array(rings, dtype=object)) if rings else np.array([], dtype=object)
+    holes = holes[measure.area(holes) > tol]  # a gap is never larger than its hole
     part_tree = shapely.STRtree(parts)
-    rows = []
     for hole in holes:
         islands = part_tree.query(hole, predicate="contains")
         gap = hole if not len(islands) else _polygonal(
             shapely.difference(hole, shapely.union_all(parts[islands])))
-        area = shapely.area(gap)
+        pieces.extend(shapely.get_parts(gap))
+    # 2. areas enclosed by parts that touch only at points (two units whose shared
+    #    boundary opens into a lens): no ring of the union bounds them
+    if len(parts) > 1:
+        exteriors = shapely.get_exterior_ring(parts)
+        try:
+            linework = shapely.get_parts(shapely.node(shapely.multilinestrings(exteriors)))
+            faces = shapely.get_parts(shapely.polygonize(linework))
+        except shapely.errors.GEOSException:  # noding failed: holes above still stand
+            faces = []
+        if len(faces):
+            shells = shapely.STRtree(shapely.polygons(exteriors))
+            covered = shells.query(shapely.point_on_surface(faces), predicate="within")[0]
+            pieces.extend(np.delete(faces, covered))
+    gaps = np.array(pieces, dtype=object)
+    rows = []
+    for gap, area in zip(gaps, measure.area(gaps)):
         if area > tol:
-            around = sorted({names[k] for k in tree.query(gap, predicate="intersects")})
+            near = tree.query(gap, predicate="intersects")  # then keep those sharing an edge
+            near = near[shapely.relate_pattern(gap, tree.geometries[near], "****1****")]
+            if broken[near].any():
+                continue
+            around = sorted({names[k] for k in near})
             rows.append(_row(layer, "gap", "|".join(around), area=area,
                              message=f"gap of {area:.2f} m² not covered by any feature"
                                      + (f", bordered by {', '.join(around)}" if around else ""),
-                             point=_point_on_largest(gap), space="area"))
+                             point=_point_on_largest(gap), space="src"))
     return rows
 
 
@@ -510,22 +557,23 @@ def _area_crs(area_crs, src_crs, bounds):
     if not np.isfinite(bounds).all():
         return CRS.from_user_input(gk_zone_epsg(120.0))  # nothing to measure anyway
     lon0, lat0, lon1, lat1 = _to_lonlat(src_crs).transform_bounds(*bounds)
-    return CRS.from_user_input(gk_zone_epsg((lon0 + lon1) / 2.0))
+    lon = (lon0 + lon1) / 2.0
+    if not (math.isfinite(lon) and -180.0 <= lon <= 180.0 and -90.0 <= lat0 <= lat1 <= 90.0):
+        raise CRSError(f"the layer's bounds {tuple(round(float(v), 6) for v in bounds)} are not "
+                       f"coordinates of its CRS {CRS.from_user_input(src_crs).to_string()}; "
+                       "is the CRS right? (or pass area_crs=)")
+    return CRS.from_user_input(gk_zone_epsg(lon))
 
 
 def _to_lonlat(crs):
     return Transformer.from_crs(crs, CGCS2000, always_xy=True)
 
 
-def _project_and_repair(geoms, src_crs, dst_crs):
-    """Polygonal geometries in ``dst_crs``, repaired with ``make_valid`` where needed."""
-    if not len(geoms):
-        return np.array([], dtype=object)
-    src = CRS.from_user_input(src_crs)
-    if src.equals(dst_crs):
-        work = np.array(geoms, dtype=object)
-    else:
-        work = np.asarray(geopandas.GeoSeries(geoms, crs=src).to_crs(dst_crs).array, dtype=object)
+def _repair(geoms):
+    """Polygonal copies of ``geoms``, repaired with ``make_valid`` where invalid."""
+    work = np.array(geoms, dtype=object)
+    if not len(work):
+        return work
     bad = ~shapely.is_valid(work)
     if bad.any():
         fixed = shapely.make_valid(work[bad], method="structure", keep_collapsed=False)
@@ -533,17 +581,69 @@ def _project_and_repair(geoms, src_crs, dst_crs):
     return work
 
 
+class _Measure:
+    """Areas in m² of geometries given in ``src``, measured on the projected ``dst``.
+
+    Topology is judged in the layer's own CRS, where its vertices were made:
+    reprojecting vertices bends nothing, so a sliver that is flat in lon/lat
+    can open by centimetres along a kilometre-long edge (and a valid polygon
+    can come out self-intersecting). Only the pieces to report are measured:
+    densified to 10 m steps in ``src``, so their edges follow their true
+    course on ``dst``, then projected.
+    """
+
+    STEP_M = 10.0
+
+    def __init__(self, src, dst):
+        src = CRS.from_user_input(src)
+        self.identity = src.equals(dst)
+        self.transformer = None if self.identity else Transformer.from_crs(src, dst, always_xy=True)
+        if src.is_geographic:
+            self.step = self.STEP_M / 111_000.0
+        else:
+            factor = src.axis_info[0].unit_conversion_factor if src.axis_info else 1.0
+            self.step = self.STEP_M / (factor or 1.0)
+
+    def project(self, geoms):
+        if self.identity or not len(geoms):
+            return geoms
+        tr = self.transformer
+
+        def move(xy):
+            x, y = tr.transform(xy[:, 0], xy[:, 1])
+            return np.column_stack([x, y])
+
+        return shapely.transform(shapely.segmentize(geoms, self.step), move)
+
+    def area(self, geoms):
+        geoms = np.asarray(geoms, dtype=object)
+        return shapely.area(self.project(geoms)) if len(geoms) else np.zeros(0)
+
+    def small(self, geoms, tol):
+        """Mask of the geometries that may be smaller than ``tol``: their projected
+        bounding box is (cheap: four points each, not every vertex)."""
+        if not len(geoms):
+            return np.zeros(0, dtype=bool)
+        b = shapely.bounds(geoms)
+        out = np.zeros(len(geoms), dtype=bool)
+        ok = np.isfinite(b).all(axis=1)  # NaN coordinates are reported as invalid
+        b = b[ok]
+        boxes = shapely.polygons(np.stack([b[:, [0, 0, 2, 2]], b[:, [1, 3, 3, 1]]], axis=-1))
+        out[ok] = self.area(boxes) <= 2.0 * tol
+        return out
+
+
 def _polygonal(geom):
     """The polygonal part of ``geom`` (an empty Polygon if none)."""
     if geom is None:
         return shapely.Polygon()
-    if shapely.get_type_id(geom) in _POLYGONAL:
+    if shapely.get_type_id(geom) in _POLYGONAL_IDS:
         return geom
-    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in _POLYGONAL]
-    polys = [q for p in parts for q in shapely.get_parts(p)]
-    if not polys:
+    parts = shapely.get_parts(geom)
+    polys = shapely.get_parts(parts[np.isin(shapely.get_type_id(parts), _POLYGONAL_IDS)])
+    if not len(polys):
         return shapely.Polygon()
-    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+    return polys[0] if len(polys) == 1 else shapely.multipolygons(polys)
 
 
 def _point_on(geom):
@@ -591,17 +691,16 @@ def _row(layer, kind, ids, *, area=float("nan"), message="", point=None, space=N
             "message": message, "geometry": point, "space": space}
 
 
-def _frame(rows, spaces, area_crs):
+def _frame(rows, src_crs, area_crs):
     """The sorted problems frame, points moved from their working CRS to lon/lat."""
     geoms = np.empty(len(rows), dtype=object)
     for k, r in enumerate(rows):
         if r["space"] == "lonlat":
             geoms[k] = r["geometry"]
-    for space, crs in spaces.items():
-        at = [k for k, r in enumerate(rows) if r["space"] == space and r["geometry"] is not None]
-        if at:
-            moved = geopandas.GeoSeries([rows[k]["geometry"] for k in at], crs=crs).to_crs(CGCS2000)
-            geoms[at] = np.asarray(moved.array, dtype=object)
+    at = [k for k, r in enumerate(rows) if r["space"] == "src" and r["geometry"] is not None]
+    if at:
+        moved = geopandas.GeoSeries([rows[k]["geometry"] for k in at], crs=src_crs).to_crs(CGCS2000)
+        geoms[at] = np.asarray(moved.array, dtype=object)
 
     def key(k):
         r, g = rows[k], geoms[k]

@@ -289,7 +289,7 @@ def broken():
         "duplicate-unit": (duplicate_unit, "units.geojson: unit_code ZH33052120001 is used by features 1 and 3"),
         "overlap": (overlap, "units.geojson: units overlap: ZH33052110001 and ZH33052120001 overlap by 10000.00 m²"),
         "gap": (gap, "units.geojson: units gap: gap of 900.00 m² not covered by any feature"),
-        "invalid-geometry": (invalid_geometry, "units.geojson: units invalid: ZH33052130001: Self-intersection at 120.010442, 30.734146"),
+        "invalid-geometry": (invalid_geometry, "units.geojson: units invalid: ZH33052130001: Self-intersection at 120.010442, 30.734147"),
         "unknown-raster": (unknown_raster, "rules.yaml:42: clause T-PM-01: raster 'pm10' is not in pack.yaml's rasters"),
         "yaml-syntax": (yaml_syntax, "rules.yaml:17: YAML syntax error: expected ',' or '}', but got ':'"),
         "two-places": (two_places, "rules.yaml:91: clauses.9.applies_in: applies_in needs exactly one of"),

@@ -271,3 +271,14 @@ def test_text_rendering_is_bilingual_and_verdict_first(grid_pack):
     text = grid_pack.screen(box(100, 100, 150, 150), {**QUIET, "industry": "2614"}).to_text()
     assert text.splitlines()[1].startswith("结论 Verdict: 禁止准入 PROHIBITED")
     assert "空间布局约束 spatial_layout" in text and "T-PRI-01" in text
+
+
+def test_assert_verdict_equal_names_the_difference(grid_pack):
+    from zoning.testing import assert_verdict_equal
+
+    a = grid_pack.screen(box(900, 100, 1100, 300), QUIET)
+    b = grid_pack.screen(box(900, 100, 1100, 300), QUIET)
+    assert_verdict_equal(a, b)
+    c = grid_pack.screen(box(900, 100, 1150, 300), QUIET)
+    with pytest.raises(AssertionError, match=r"units\[0\]\.overlap_m2: 20000\.0 != 30000\.0"):
+        assert_verdict_equal(a, c)

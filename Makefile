@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+WEB    := .cache/web
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench demo-pack packs clean
+.PHONY: install demo test bench demo-pack packs clean web sysdeps serve assets
 
 install: $(STAMP)
 
@@ -17,12 +18,50 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
-demo: install
+demo: install sysdeps assets
 	$(BIN)/zoning validate data/packs/huzhou-demo
 	$(BIN)/zoning demo --out demo-out
 
-test: install
+test: install web assets
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# Debian packages the maps and reports need: a CJK font (Chinese in PDFs and static maps),
+# pango for WeasyPrint (PDF), poppler-utils (pdftoppm/pdftotext in the PDF test).
+MAP_PKGS := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils
+
+# Debian packages the service's tests use: npm (to fetch Leaflet) and headless Chromium
+# (the page test; never `playwright install`). apt-get runs only when something is missing.
+sysdeps:
+	@missing=""; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	dpkg -s chromium chromium-driver >/dev/null 2>&1 || missing="$$missing chromium chromium-driver"; \
+	for p in $(MAP_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: not installed:$$missing — the page test will be skipped"; fi; \
+	fi
+
+# Leaflet + leaflet-draw for the service's page, from the npm registry (not committed),
+# served by `zoning serve` from $(WEB)/node_modules so the page works offline.
+web: sysdeps $(WEB)/node_modules/leaflet-draw/dist/leaflet.draw.js
+
+$(WEB)/node_modules/leaflet-draw/dist/leaflet.draw.js:
+	npm install --silent --no-audit --no-fund --prefix $(WEB) leaflet@1.9 leaflet-draw@1.0
+
+# Local copies of Leaflet and Leaflet.Search (the versions folium links to) that --offline maps
+# and reports inline, from the npm registry; not committed.
+ASSETS     := .cache/assets
+ASSET_PKGS := leaflet@1.9.3 leaflet-search@2.9.7
+assets: sysdeps $(ASSETS)/.installed
+
+$(ASSETS)/.installed:
+	npm install --silent --no-audit --no-fund --no-save --prefix $(ASSETS) $(ASSET_PKGS)
+	@touch $@
+
+# The HTTP service on http://127.0.0.1:8000 (the page for enterprises at /).
+serve: install web
+	$(BIN)/zoning serve
 
 bench: install
 	$(BIN)/python bench/screen.py

@@ -23,6 +23,7 @@ Rules (see the contract, §3b):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -1243,11 +1244,18 @@ def _check_projected(xy, what, label):
         )
 
 
+@functools.lru_cache(maxsize=64)
+def _transformer_to_4490(crs):
+    # Building a Transformer costs ~60 ms (PROJ searches its database); a server
+    # screening many sites in the same few CRSs builds each once.
+    return Transformer.from_crs(crs, _CRS_4490, always_xy=True)
+
+
 def _to_cgcs2000(geoms, crs, what, label):
     if crs.equals(_CRS_4490):
         return geoms
     try:
-        transformer = Transformer.from_crs(crs, _CRS_4490, always_xy=True)
+        transformer = _transformer_to_4490(crs)
     except Exception as e:  # noqa: BLE001 - pyproj raises several types
         raise CRSError(f"{what}: cannot convert {label} to EPSG:4490 ({e})") from None
 

@@ -93,3 +93,7 @@ def test_demo_screens_every_sample_and_shows_every_verdict(tmp_path):
     verdicts = {json.loads(p.read_text(encoding="utf-8"))["verdict"] for p in written}
     assert verdicts == {"prohibited", "needs_information", "conditional", "permitted"}
     assert "✗" not in result.output  # each sample gives the verdict it was written to show
+    # and each sample's map and HTML report, plus the pack map, with where they are
+    assert len(list(tmp_path.glob("*.map.html"))) == len(written)
+    assert len(list(tmp_path.glob("*.report.html"))) == len(written)
+    assert (tmp_path / "pack.html").is_file() and "pack.html" in result.output

@@ -111,8 +111,20 @@ class Verdict(Mapping):
     def __str__(self):
         return self.to_text()
 
+    def explore(self, *, offline=None, **kwargs):
+        """An interactive folium map of the site over the zoning; see :func:`zoning.maps.verdict_map`."""
+        from zoning.maps import verdict_map
+
+        return verdict_map(self, offline=offline, **kwargs)
+
     def _repr_html_(self):
-        return render_html(self._data)
+        map_html = None
+        if self._site is not None and self._pack is not None:
+            try:
+                map_html = self.explore()._repr_html_()
+            except Exception as exc:  # the table must show even if the map cannot be drawn
+                map_html = f"<p><i>map unavailable 地图不可用: {html.escape(str(exc))}</i></p>"
+        return render_html(self._data, map_html=map_html)
 
 
 def _fmt_area(entry):
@@ -200,8 +212,8 @@ def render_text(d):
 _COLORS = {"prohibited": "#b71c1c", "needs_information": "#e65100", "conditional": "#f9a825", "permitted": "#2e7d32"}
 
 
-def render_html(d):
-    """A compact HTML table of a verdict for Jupyter."""
+def render_html(d, map_html=None):
+    """A compact HTML table of a verdict for Jupyter, followed by ``map_html`` when given."""
     e = html.escape
     color = _COLORS[d["verdict"]]
     rows = "".join(
@@ -217,5 +229,5 @@ def render_html(d):
         f"<p><b>单元 Units:</b> {units or '—'} · <b>红线 Red lines:</b> {len(d['red_line'])} · "
         f"<b>数据 Pack:</b> {e(d['pack']['id'])} {e(d['pack']['version'])}</p>{missing}"
         f"<table><thead><tr><th>clause</th><th>effect</th><th>dimension</th><th>where</th><th>text</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table></div>"
+        f"<tbody>{rows}</tbody></table>{map_html or ''}</div>"
     )

@@ -41,8 +41,11 @@ def _emissions(values):
 @click.option("--repair", is_flag=True, help="Repair an invalid site polygon (with a warning) instead of refusing it.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), help="Output format (default: text on a terminal, JSON otherwise).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the verdict JSON to this file as well.")
+@click.option("--map", "map_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html", help="Write an interactive map of the site over the zoning.")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html|OUT.pdf", help="Write a printable report (HTML, or PDF by the suffix).")
+@click.option("--offline/--online", default=None, help="--offline: maps and reports inline local copies of Leaflet and need no network (no basemap). Default: $ZONING_OFFLINE, else online.")
 @user_errors
-def screen(site, pack_dir, project_file, name, industry, construction, activity, emissions, fuel, water_m3, coal_t, land_ha, energy_tce, groundwater, crs, gcj02, bd09, repair, fmt, output):
+def screen(site, pack_dir, project_file, name, industry, construction, activity, emissions, fuel, water_m3, coal_t, land_ha, energy_tce, groundwater, crs, gcj02, bd09, repair, fmt, output, map_out, report_out, offline):
     """Screen SITE and print the verdict: prohibited, needs information, conditional or permitted.
 
     SITE is a GeoJSON/Shapefile (.shp or zipped)/GeoPackage/KML/KMZ/界址点 TXT file, `-` for
@@ -54,6 +57,7 @@ def screen(site, pack_dir, project_file, name, industry, construction, activity,
       zoning screen plant.geojson --industry 2614 --construction new --emission VOCs=12.5 --fuel natural_gas --water-m3 120000
       zoning screen 119.95,30.55 --gcj02 --industry 6550 --format text
       zoning screen parcel.txt --project project.yaml -o verdict.json
+      zoning screen plant.geojson --map plant.html --report plant.pdf --offline
     """
     from zoning.project import read_project
     from zoning.screen import screen as run
@@ -82,6 +86,13 @@ def screen(site, pack_dir, project_file, name, industry, construction, activity,
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(verdict.to_json() + "\n")
+    if map_out or report_out:
+        from zoning.report import write_map, write_report
+
+        if map_out:
+            write_map(verdict.explore(offline=offline), map_out)
+        if report_out:
+            write_report(verdict, report_out, offline=offline)
     if fmt is None:
         fmt = "text" if sys.stdout.isatty() else "json"
     click.echo(verdict.to_text() if fmt == "text" else verdict.to_json())

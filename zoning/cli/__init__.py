@@ -4,7 +4,9 @@ import click
 
 from zoning import __version__
 from zoning.cli.demo import demo
+from zoning.cli.map import map_command
 from zoning.cli.screen import screen
+from zoning.cli.serve import serve
 from zoning.cli.validate import validate
 
 __all__ = ["main"]
@@ -21,9 +23,13 @@ def main():
       zoning screen 119.95,30.55 --gcj02 --industry 6550 --format text
       zoning validate data/packs/huzhou-demo
       zoning demo
+      zoning map data/packs/huzhou-demo --out pack.html
+      zoning serve --port 8000
     """
 
 
 main.add_command(screen)
 main.add_command(validate)
 main.add_command(demo)
+main.add_command(map_command)
+main.add_command(serve)

@@ -1,0 +1,274 @@
+"""The FastAPI application: a thin adapter from HTTP to :mod:`services.handlers`.
+
+Routes (contract §5, fixed paths): ``POST /v1/screen``, ``POST /v1/screen/file``,
+``GET /v1/screenings/{id}``, ``GET /v1/screenings/{id}/map``, ``GET /v1/packs``,
+``GET /v1/units/{unit_code}``, ``GET /healthz``; docs at ``/docs``, the schema at
+``/openapi.json``. Extra: ``GET /`` (the page for enterprises), ``GET /v1/industries``,
+``GET /v1/vocabulary``, ``GET /v1/packs/{pack_id}/units``.
+
+Every error, whatever raised it, goes through :func:`services.errors.http_error`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from fastapi import Body, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import zoning
+from services.errors import PayloadTooLarge, http_error
+from services.handlers import Service
+
+__all__ = ["create_app", "app_from_env"]
+
+log = logging.getLogger("zoning.service")
+WEB = Path(__file__).resolve().parent / "web"
+_RID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class JSONText(Response):
+    """JSON without FastAPI's encoder pass (verdicts are already plain data); UTF-8, Chinese unescaped."""
+
+    media_type = "application/json"
+
+    def render(self, content):
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class ErrorBody(BaseModel):
+    """Every error response."""
+
+    error: str = Field(description="stable machine-readable code, e.g. site_invalid, outside_region, zip_bomb")
+    detail: Any = Field(description="user-safe message (or list of field problems)")
+    request_id: str
+
+
+class FeatureIn(BaseModel):
+    """A GeoJSON Feature: the site is its geometry, the project (contract §2) its properties."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "Feature",
+                    "properties": {"name": "年产5万吨有机化工原料项目", "industry": "2614", "construction": "new",
+                                   "emissions": {"VOCs": 12.5}, "fuel": ["natural_gas"], "water_m3": 120000},
+                    "geometry": {"type": "Point", "coordinates": [119.95, 30.55]},
+                }
+            ]
+        },
+    )
+    type: Literal["Feature"]
+    geometry: Optional[dict[str, Any]] = None
+    properties: Optional[dict[str, Any]] = None
+
+
+_ERRORS = {
+    404: {"model": ErrorBody, "description": "no such pack, unit or screening"},
+    413: {"model": ErrorBody, "description": "request body too large"},
+    415: {"model": ErrorBody, "description": "unsupported file type"},
+    422: {"model": ErrorBody, "description": "bad input: site, CRS, project, outside the region, unsafe upload, limits"},
+}
+
+
+class _RequestIdAndBodyLimit:
+    """Pure ASGI middleware: give every request an id, and refuse bodies over the limit."""
+
+    def __init__(self, app, max_body_bytes):
+        self.app = app
+        self.max = max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")
+        if not _RID_RE.match(rid):
+            rid = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.max
+            except ValueError:
+                too_big = False
+            if too_big:
+                exc = PayloadTooLarge(f"the request body is {int(length)} bytes; the limit is {self.max}")
+                return await _send_json(send_with_id, *http_error(exc, rid))
+        seen = 0
+        limit = self.max
+
+        async def counting_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise StarletteHTTPException(413, f"the request body is over the limit of {limit} bytes")
+            return message
+
+        await self.app(scope, counting_receive, send_with_id)
+
+
+async def _send_json(send, status, body):
+    data = json.dumps(body, ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def _rid(request):
+    return getattr(request.state, "request_id", None) or uuid.uuid4().hex
+
+
+def create_app(service: Service, *, web_vendor=None) -> FastAPI:
+    """Build the FastAPI application around a :class:`~services.handlers.Service`."""
+    app = FastAPI(
+        title="zoning — 三线一单 screening service",
+        version=zoning.__version__,
+        description=(
+            "Screen a project's site against the ecological red lines, element zones, resource ceilings and "
+            "access-list rules of a zoning pack (contract §5). Every screening is stored and can be fetched by id."
+        ),
+    )
+    app.state.service = service
+
+    async def on_error(request: Request, exc: Exception):
+        status, body = http_error(exc, _rid(request))
+        return JSONText(body, status_code=status)
+
+    app.add_exception_handler(RequestValidationError, on_error)
+    app.add_exception_handler(StarletteHTTPException, on_error)
+    app.add_exception_handler(zoning.ZoningError, on_error)
+    app.add_exception_handler(Exception, on_error)
+    app.add_middleware(_RequestIdAndBodyLimit, max_body_bytes=service.limits.max_body_bytes)
+
+    # ------------------------------------------------------------------ page
+    @app.get("/", include_in_schema=False)
+    def page():
+        return FileResponse(WEB / "index.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
+
+    app.mount("/static/app", StaticFiles(directory=WEB), name="web")
+    vendor = Path(web_vendor) if web_vendor else None
+    if vendor is not None and (vendor / "node_modules" / "leaflet").is_dir():
+        app.mount("/static/vendor", StaticFiles(directory=vendor / "node_modules"), name="vendor")
+
+    # ------------------------------------------------------------------ browsing
+    @app.get("/healthz", tags=["service"], summary="Liveness and readiness")
+    def healthz():
+        out = service.health()
+        return JSONText(out, status_code=200 if out["status"] == "ok" else 503)
+
+    @app.get("/v1/packs", tags=["data"], summary="The zoning packs this server screens against")
+    def packs():
+        return JSONText(service.list_packs())
+
+    @app.get("/v1/packs/{pack_id}/units", tags=["data"], summary="A pack's units, simplified, as GeoJSON", responses=_ERRORS)
+    def pack_units(pack_id: str):
+        return JSONText(service.pack_units(pack_id))
+
+    @app.get("/v1/units/{unit_code}", tags=["data"], summary="One environmental control unit with its clauses", responses=_ERRORS)
+    def unit(unit_code: str, pack: Optional[str] = Query(None, description="pack id (default: search every pack)")):
+        return JSONText(service.unit(unit_code, pack))
+
+    @app.get("/v1/industries", tags=["data"], summary="The GB/T 4754-2017 industry table")
+    def industries():
+        return JSONText(service.industries())
+
+    @app.get("/v1/vocabulary", tags=["data"], summary="Construction types, activities, fuels, pollutants")
+    def vocabulary():
+        return JSONText(service.vocabulary())
+
+    # ------------------------------------------------------------------ screening
+    @app.post("/v1/screen", tags=["screening"], summary="Screen a GeoJSON Feature (properties = the project)", responses=_ERRORS)
+    async def screen(
+        feature: FeatureIn = Body(...),
+        pack: Optional[str] = Query(None, description="pack id (default: the server's first pack)"),
+        crs: Optional[str] = Query(None, description="CRS of the coordinates, e.g. EPSG:4549 (default WGS84)"),
+        gcj02: bool = Query(False, description="coordinates are GCJ-02 (AMap, Tencent)"),
+        bd09: bool = Query(False, description="coordinates are BD-09 (Baidu)"),
+        repair: bool = Query(False, description="repair an invalid polygon (with a warning) instead of refusing it"),
+    ):
+        # CPU-bound and short (~5-15 ms): run it on the event loop rather than in a thread, so
+        # a busy worker accepts no new connections and the kernel hands them to an idle one,
+        # and threads do not fight over the GIL. Scale with --workers.
+        body = feature.model_dump(exclude_unset=False)
+        return JSONText(service.screen_feature(body, pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair))
+
+    @app.post("/v1/screen/file", tags=["screening"], summary="Screen an uploaded site file with project fields", responses=_ERRORS)
+    def screen_file(
+        file: UploadFile = File(..., description="zipped Shapefile, KML/KMZ, GeoPackage, GeoJSON, FlatGeobuf or 界址点 TXT"),
+        project: Optional[str] = Form(None, description="project as a JSON object (contract §2); the fields below replace its keys"),
+        name: Optional[str] = Form(None),
+        industry: Optional[str] = Form(None, description="GB/T 4754-2017 codes, comma-separated"),
+        construction: Optional[str] = Form(None, description="new | expansion | reconstruction | relocation"),
+        activity: Optional[str] = Form(None),
+        emissions: Optional[str] = Form(None, description="JSON object or VOCs=12.5,SO2=3 (t/a)"),
+        fuel: Optional[str] = Form(None, description="comma-separated; 'none' = burns nothing"),
+        water_m3: Optional[str] = Form(None),
+        coal_t: Optional[str] = Form(None),
+        land_ha: Optional[str] = Form(None),
+        energy_tce: Optional[str] = Form(None),
+        groundwater: Optional[str] = Form(None),
+        pack: Optional[str] = Query(None),
+        crs: Optional[str] = Query(None, description="CRS of the file's coordinates (overrides the file's; needed when it has none)"),
+        gcj02: bool = Query(False),
+        bd09: bool = Query(False),
+        repair: bool = Query(False),
+    ):
+        data = file.file.read(service.limits.max_body_bytes + 1)
+        fields = {
+            "project": project, "name": name, "industry": industry, "construction": construction, "activity": activity,
+            "emissions": emissions, "fuel": fuel, "water_m3": water_m3, "coal_t": coal_t, "land_ha": land_ha,
+            "energy_tce": energy_tce, "groundwater": groundwater,
+        }
+        return JSONText(service.screen_upload(data, file.filename or "", fields, pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair))
+
+    # ------------------------------------------------------------------ records
+    @app.get("/v1/screenings/{screening_id}", tags=["records"], summary="The stored record of a past screening", responses=_ERRORS)
+    def screening(screening_id: str):
+        return JSONText(service.screening(screening_id))
+
+    @app.get(
+        "/v1/screenings/{screening_id}/map",
+        tags=["records"],
+        summary="The folium map of a past screening (HTML)",
+        response_class=HTMLResponse,
+        responses=_ERRORS,
+    )
+    def screening_map(
+        screening_id: str,
+        offline: bool = Query(False, description="inline Leaflet and leave out the basemap, so the page needs no network"),
+    ):
+        return HTMLResponse(service.screening_map(screening_id, offline=offline))
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The application as configured by the environment (``zoning serve`` sets it); a uvicorn factory."""
+    from services.config import Settings
+
+    settings = Settings.from_env()
+    return create_app(Service.from_settings(settings), web_vendor=settings.web_vendor)

@@ -1,0 +1,105 @@
+"""Service settings, read from the environment so that every uvicorn worker sees the same.
+
+``zoning serve`` writes its options into these variables before it starts uvicorn.
+
+==============================  =====================================================  ===========
+variable                        meaning                                                default
+==============================  =====================================================  ===========
+``ZONING_DB_URL``               SQLAlchemy URL of the screening records                SQLite file
+``ZONING_SERVE_PACKS``          pack directories, separated by ``os.pathsep``           demo pack
+``ZONING_SERVE_PACKS_DIR``      a directory whose sub-directories are packs             —
+``ZONING_MAX_BODY_BYTES``       largest request body                                    20 MiB
+``ZONING_MAX_FEATURES``         most features in one site                               1000
+``ZONING_MAX_VERTICES``         most vertices in one site                               200000
+``ZONING_MAX_UNZIPPED_BYTES``   largest total uncompressed size of a zip/KMZ upload     100 MiB
+``ZONING_MAX_ZIP_RATIO``        largest compression ratio of a zip member (> 1 MiB)     100
+``ZONING_MAX_ZIP_MEMBERS``      most members in a zip/KMZ upload                        200
+``ZONING_SQLITE_SYNCHRONOUS``   SQLite ``synchronous`` pragma (FULL or NORMAL)          FULL
+``ZONING_WEB_VENDOR``           directory holding node_modules/leaflet{,-draw}          .cache/web
+==============================  =====================================================  ===========
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Limits", "Settings", "default_db_url"]
+
+_MiB = 1024 * 1024
+
+
+def _int_env(name, default):
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Guard-rail limits for request bodies and uploaded sites."""
+
+    max_body_bytes: int = 20 * _MiB
+    max_features: int = 1000
+    max_vertices: int = 200_000
+    max_unzipped_bytes: int = 100 * _MiB
+    max_zip_ratio: int = 100
+    max_zip_members: int = 200
+
+    @classmethod
+    def from_env(cls):
+        d = cls()
+        return cls(
+            max_body_bytes=_int_env("ZONING_MAX_BODY_BYTES", d.max_body_bytes),
+            max_features=_int_env("ZONING_MAX_FEATURES", d.max_features),
+            max_vertices=_int_env("ZONING_MAX_VERTICES", d.max_vertices),
+            max_unzipped_bytes=_int_env("ZONING_MAX_UNZIPPED_BYTES", d.max_unzipped_bytes),
+            max_zip_ratio=_int_env("ZONING_MAX_ZIP_RATIO", d.max_zip_ratio),
+            max_zip_members=_int_env("ZONING_MAX_ZIP_MEMBERS", d.max_zip_members),
+        )
+
+
+def default_db_url():
+    """``sqlite:///…/zoning/screenings.sqlite`` under ``$XDG_DATA_HOME`` (or ``~/.local/share``)."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "zoning"
+    return f"sqlite:///{base / 'screenings.sqlite'}"
+
+
+def _web_vendor_default():
+    root = Path(__file__).resolve().parent.parent
+    return root / ".cache" / "web"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service needs to start."""
+
+    db_url: str = field(default_factory=default_db_url)
+    packs: tuple = ()
+    packs_dir: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    sqlite_synchronous: str = "FULL"
+    web_vendor: Path = field(default_factory=_web_vendor_default)
+
+    @classmethod
+    def from_env(cls):
+        packs = tuple(p for p in os.environ.get("ZONING_SERVE_PACKS", "").split(os.pathsep) if p)
+        sync = os.environ.get("ZONING_SQLITE_SYNCHRONOUS", "FULL").upper()
+        if sync not in {"FULL", "NORMAL", "EXTRA"}:
+            raise ValueError(f"ZONING_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA, got {sync!r}")
+        return cls(
+            db_url=os.environ.get("ZONING_DB_URL") or default_db_url(),
+            packs=packs,
+            packs_dir=os.environ.get("ZONING_SERVE_PACKS_DIR") or None,
+            limits=Limits.from_env(),
+            sqlite_synchronous=sync,
+            web_vendor=Path(os.environ.get("ZONING_WEB_VENDOR") or _web_vendor_default()),
+        )

@@ -1,0 +1,181 @@
+"""Service errors, and the one place that turns any error into an HTTP status and a JSON body.
+
+Every error response has the same shape::
+
+    {"error": "site_invalid", "detail": "one line saying what was received and what was expected",
+     "request_id": "…"}
+
+``error`` is a stable machine-readable code, ``detail`` a user-safe message (never a
+traceback), ``request_id`` the id also sent in the ``X-Request-ID`` header and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from zoning.errors import CRSError, OutsideRegionError, PackError, ProjectError, SiteError, ZoningError
+
+__all__ = [
+    "ServiceError",
+    "BadRequest",
+    "NotFound",
+    "PayloadTooLarge",
+    "UnsupportedUpload",
+    "UnsafeUpload",
+    "LimitExceeded",
+    "error_body",
+    "http_error",
+]
+
+log = logging.getLogger("zoning.service")
+
+
+class ServiceError(ZoningError):
+    """An error of the service itself, carrying its HTTP status and a stable code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message, *, detail=None, code=None, status=None):
+        super().__init__(message)
+        self.detail = detail
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+
+class BadRequest(ServiceError, ValueError):
+    """Input that is well-formed HTTP but not a usable request (422)."""
+
+    status = 422
+    code = "bad_input"
+
+
+class NotFound(ServiceError, LookupError):
+    """No pack, unit or screening with this id (404)."""
+
+    status = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(ServiceError, ValueError):
+    """The request body is larger than the configured limit (413)."""
+
+    status = 413
+    code = "body_too_large"
+
+
+class UnsupportedUpload(ServiceError, ValueError):
+    """The uploaded file's type is not one the service reads (415)."""
+
+    status = 415
+    code = "unsupported_file_type"
+
+
+class UnsafeUpload(ServiceError, ValueError):
+    """A zip bomb, a path escaping the archive, XML entities… (422)."""
+
+    status = 422
+    code = "unsafe_upload"
+
+
+class LimitExceeded(ServiceError, ValueError):
+    """Too many features or vertices (422)."""
+
+    status = 422
+    code = "limit_exceeded"
+
+
+# Library errors → (status, code). The first matching class wins: subclasses first.
+_LIBRARY = (
+    (OutsideRegionError, 422, "outside_region"),
+    (CRSError, 422, "crs_invalid"),
+    (SiteError, 422, "site_invalid"),
+    (ProjectError, 422, "project_invalid"),
+    (PackError, 500, "pack_invalid"),
+    (ZoningError, 422, "bad_input"),
+)
+
+# Plain HTTP statuses (routing, methods) → codes.
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "bad_input",
+}
+
+
+def error_body(code, detail, request_id):
+    """The JSON body of every error response."""
+    return {"error": code, "detail": detail, "request_id": request_id}
+
+
+def http_error(exc, request_id):
+    """Map any exception to ``(status, body)``; the only place that decides error statuses.
+
+    Parameters
+    ----------
+    exc : BaseException
+        A :class:`ServiceError`, a :class:`~zoning.errors.ZoningError`, a framework
+        validation error (anything with ``errors()``), an HTTP exception (anything
+        with ``status_code``), or anything else (→ 500 with a generic message, logged).
+    request_id : str
+
+    Examples
+    --------
+    >>> from zoning.errors import SiteError
+    >>> http_error(SiteError("site polygon is invalid"), "r1")
+    (422, {'error': 'site_invalid', 'detail': 'site polygon is invalid', 'request_id': 'r1'})
+    >>> http_error(NotFound("no screening 'x'"), "r2")[0]
+    404
+    """
+    if isinstance(exc, ServiceError):
+        detail = str(exc) if exc.detail is None else {"message": str(exc), **_as_mapping(exc.detail)}
+        return exc.status, error_body(exc.code, detail, request_id)
+    for cls, status, code in _LIBRARY:
+        if isinstance(exc, cls):
+            if status >= 500:
+                log.error("request %s: %s: %s", request_id, type(exc).__name__, exc)
+                return status, error_body(code, "the server's zoning data is broken; see the server log", request_id)
+            return status, error_body(code, _http_wording(str(exc)), request_id)
+    errors = getattr(exc, "errors", None)
+    if callable(errors):  # fastapi.exceptions.RequestValidationError and the like
+        return 422, error_body("bad_input", _validation_detail(errors()), request_id)
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and 400 <= status < 600:
+        detail = getattr(exc, "detail", None) or str(exc)
+        return status, error_body(_HTTP_CODES.get(status, "http_error"), detail, request_id)
+    log.exception("request %s failed", request_id, exc_info=exc)
+    return 500, error_body("internal_error", "the server failed on this request; quote the request id when reporting it", request_id)
+
+
+_CLI_WORDS = (("--crs", "crs="), ("--gcj02", "gcj02=true"), ("--bd09", "bd09=true"))
+
+
+def _http_wording(message):
+    """Library messages name CLI flags; over HTTP the same options are query parameters.
+
+    >>> _http_wording("site.zip has no CRS; pass --crs (e.g. --crs EPSG:4490)")
+    'site.zip has no CRS; pass crs= (e.g. crs=EPSG:4490)'
+    """
+    message = re.sub(r"--crs\s+(?=\S+:)", "crs=", message)
+    for cli, http in _CLI_WORDS:
+        message = message.replace(cli, http)
+    return message
+
+
+def _as_mapping(detail):
+    return detail if isinstance(detail, dict) else {"info": detail}
+
+
+def _validation_detail(errors):
+    out = []
+    for e in errors:
+        loc = [str(p) for p in e.get("loc", ())]
+        out.append({"loc": loc, "msg": str(e.get("msg", "invalid")), "type": str(e.get("type", ""))})
+    return out

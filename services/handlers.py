@@ -1,0 +1,375 @@
+"""The service's operations as plain functions over plain data — no web framework here.
+
+:class:`Service` holds the packs (loaded once, indexes warm) and the record store; each
+method takes plain Python values and returns JSON-ready data or raises a
+:class:`~zoning.errors.ZoningError` (mapped to a status by :func:`services.errors.http_error`).
+
+>>> from services.store import Store
+>>> from zoning import load_pack
+>>> svc = Service({"grid": load_pack("tests/data/packs/grid")}, Store("sqlite://"))
+>>> out = svc.screen_feature({"type": "Feature", "properties": {"industry": "6550", "construction": "new"},
+...                           "geometry": {"type": "Point", "coordinates": [120.0052, 30.7251]}})
+>>> out["verdict"] in {"prohibited", "needs_information", "conditional", "permitted"}, len(out["screening_id"])
+(True, 32)
+>>> svc.screening(out["screening_id"])["verdict"]["verdict"] == out["verdict"]
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import re
+import threading
+from pathlib import Path
+
+import shapely
+import shapely.geometry
+
+import zoning
+from services.config import Limits
+from services.errors import BadRequest, LimitExceeded, NotFound
+from services.maps import screening_map_html
+from services.uploads import check_upload, check_vertices, count_vertices_geojson, suffix_of
+from zoning import vocab
+from zoning.errors import PackError, SiteError, ZoningError
+
+__all__ = ["Service", "load_packs", "project_from_fields"]
+
+log = logging.getLogger("zoning.service")
+
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_PROJECT_FIELDS = ("name", "industry", "construction", "activity", "emissions", "fuel", "water_m3", "coal_t", "land_ha", "energy_tce", "groundwater")
+
+
+def load_packs(paths=(), packs_dir=None):
+    """Load packs by directory (and every sub-directory of ``packs_dir`` with a pack.yaml).
+
+    With neither, the embedded demo pack. Returns ``{pack_id: Pack}`` in load order; the
+    first is the default. Two packs with one id are refused.
+    """
+    dirs = [Path(p) for p in paths]
+    if packs_dir:
+        root = Path(packs_dir)
+        if not root.is_dir():
+            raise PackError(f"packs directory {str(root)!r} does not exist")
+        found = sorted(p for p in root.iterdir() if (p / "pack.yaml").is_file())
+        if not found:
+            raise PackError(f"packs directory {str(root)!r} has no sub-directory with a pack.yaml")
+        dirs.extend(found)
+    loaded = [zoning.load_pack(d) for d in dirs] if dirs else [zoning.load_pack()]
+    packs = {}
+    for pack in loaded:
+        if pack.id in packs:
+            raise PackError(f"two packs have the id {pack.id!r} ({packs[pack.id].path} and {pack.path}); ids must be unique")
+        packs[pack.id] = pack
+    return packs
+
+
+def _warm(pack):
+    """Build the pack's index and caches with one throw-away screening."""
+    pack.index  # noqa: B018 - cached property
+    if len(pack.units):
+        point = pack.units.geometry.iloc[0].representative_point()
+        try:
+            pack.screen(point, {"industry": "C", "construction": "new"})
+        except ZoningError:
+            pass
+
+
+def project_from_fields(fields):
+    """Build a project mapping from form fields (all strings or None).
+
+    ``project`` is a JSON object of contract §2 keys; the single fields replace its keys:
+    ``industry`` and ``fuel`` are comma-separated (``fuel=none``: burns nothing);
+    ``emissions`` is a JSON object or ``VOCs=12.5,SO2=3``.
+
+    >>> project_from_fields({"project": '{"name": "x"}', "industry": "2614, 2619", "emissions": "VOCs=1.5"})
+    {'name': 'x', 'industry': ['2614', '2619'], 'emissions': {'VOCs': '1.5'}}
+    >>> project_from_fields({"fuel": "none"})
+    {'fuel': []}
+    """
+    project = {}
+    raw = fields.get("project")
+    if raw not in (None, ""):
+        try:
+            project = json.loads(raw)
+        except ValueError as e:
+            raise BadRequest(f"form field 'project' must be a JSON object of project keys ({e})", code="project_invalid") from None
+        if not isinstance(project, dict):
+            raise BadRequest(f"form field 'project' must be a JSON object, got {type(project).__name__}", code="project_invalid")
+    for key in _PROJECT_FIELDS:
+        value = fields.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        value = value.strip() if isinstance(value, str) else value
+        if key in ("industry", "fuel") and isinstance(value, str):
+            value = [] if key == "fuel" and value.lower() == "none" else [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
+        elif key == "emissions" and isinstance(value, str) and not value.startswith("{"):
+            out = {}
+            for item in value.replace("，", ",").split(","):
+                if not item.strip():
+                    continue
+                if "=" not in item:
+                    raise BadRequest(f"form field 'emissions' expects POLLUTANT=T_PER_YEAR pairs, e.g. VOCs=12.5,SO2=3; got {item.strip()!r}", code="project_invalid")
+                k, v = item.split("=", 1)
+                out[k.strip()] = v.strip()
+            value = out
+        elif key == "groundwater" and isinstance(value, str):
+            low = value.lower()
+            if low not in {"true", "false", "1", "0", "yes", "no"}:
+                raise BadRequest(f"form field 'groundwater' must be true or false, got {value!r}", code="project_invalid")
+            value = low in {"true", "1", "yes"}
+        project[key] = value
+    return project
+
+
+def _webmap(gcj02, bd09, crs):
+    if gcj02 and bd09:
+        raise BadRequest("give at most one of gcj02=true and bd09=true")
+    if (gcj02 or bd09) and crs:
+        raise BadRequest("gcj02/bd09 describe lon/lat from web maps; they cannot be combined with crs")
+    return "gcj02" if gcj02 else ("bd09" if bd09 else None)
+
+
+def _guard(stage, func, *args, **kwargs):
+    """Run a reading step; an unexpected low-level error on odd input becomes a SiteError."""
+    try:
+        return func(*args, **kwargs)
+    except ZoningError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, shapely.errors.ShapelyError) as e:
+        raise SiteError(f"cannot read the {stage}: {type(e).__name__}: {e}") from None
+
+
+class Service:
+    """The operations of the HTTP service.
+
+    Parameters
+    ----------
+    packs : dict
+        ``{pack_id: Pack}``; the first is the default.
+    store : services.store.Store
+    limits : services.config.Limits, optional
+    warm : bool
+        Build the packs' indexes now (with a throw-away screening).
+    """
+
+    def __init__(self, packs, store, limits=None, *, warm=True):
+        if not packs:
+            raise PackError("the service needs at least one pack")
+        self.packs = dict(packs)
+        self.default_pack = next(iter(self.packs))
+        self.store = store
+        self.limits = limits or Limits()
+        self._cache_lock = threading.Lock()
+        self._units_geojson = {}
+        if warm:
+            for pack in self.packs.values():
+                _warm(pack)
+
+    @classmethod
+    def from_settings(cls, settings):
+        from services.store import Store
+
+        packs = load_packs(settings.packs, settings.packs_dir)
+        store = Store(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+        return cls(packs, store, settings.limits)
+
+    # ---------------------------------------------------------------- browsing
+
+    def pack(self, pack_id=None):
+        """The pack with this id (the default pack when None)."""
+        if pack_id in (None, ""):
+            return self.packs[self.default_pack]
+        try:
+            return self.packs[pack_id]
+        except KeyError:
+            raise NotFound(f"no pack {pack_id!r}; this server has {', '.join(self.packs)}", code="pack_not_found") from None
+
+    def health(self):
+        db = self.store.ping()
+        return {
+            "status": "ok" if db else "degraded",
+            "engine": {"version": zoning.__version__},
+            "packs": list(self.packs),
+            "database": "ok" if db else "unavailable",
+        }
+
+    def list_packs(self):
+        out = []
+        for pid, p in self.packs.items():
+            minx, miny, maxx, maxy = (float(v) for v in p.units.total_bounds)
+            out.append(
+                {
+                    "id": pid,
+                    "name": p.name,
+                    "version": p.version,
+                    "effective": p.effective.isoformat(),
+                    "region": p.region,
+                    "digest": p.digest,
+                    "default": pid == self.default_pack,
+                    "units": len(p.units),
+                    "red_lines": len(p.red_line),
+                    "zones": len(p.zones),
+                    "clauses": len(p.clauses),
+                    "rasters": sorted(p.rasters),
+                    "bbox": [minx, miny, maxx, maxy],
+                }
+            )
+        return {"packs": out, "default": self.default_pack}
+
+    def unit(self, unit_code, pack_id=None):
+        """One environmental control unit as a GeoJSON Feature, with the clauses that live in it."""
+        packs = [self.pack(pack_id)] if pack_id else list(self.packs.values())
+        for p in packs:
+            hit = p.units[p.units["unit_code"] == unit_code]
+            if len(hit):
+                row = hit.iloc[0]
+                props = {k: _plain(v) for k, v in row.items() if k != "geometry"}
+                props["category_zh"] = vocab.CATEGORIES.get(props.get("category"), "")
+                props["pack"] = {"id": p.id, "version": p.version, "digest": p.digest}
+                props["clauses"] = [_clause_summary(c) for c in p.clauses if _clause_in_unit(c, props)]
+                return {"type": "Feature", "id": unit_code, "properties": props, "geometry": shapely.geometry.mapping(row.geometry)}
+        where = f"pack {pack_id!r}" if pack_id else "any pack on this server"
+        raise NotFound(f"no unit {unit_code!r} in {where}; unit codes look like ZH33052320003", code="unit_not_found")
+
+    def pack_units(self, pack_id=None):
+        """The pack's units as a light GeoJSON FeatureCollection (simplified ~10 m), for the page's map."""
+        p = self.pack(pack_id)
+        with self._cache_lock:
+            if p.id not in self._units_geojson:
+                frame = p.units[["unit_code", "unit_name", "category", "geometry"]].copy()
+                frame["geometry"] = frame.geometry.simplify(0.0001, preserve_topology=True)
+                self._units_geojson[p.id] = json.loads(frame.to_json(drop_id=True))
+            return copy.deepcopy(self._units_geojson[p.id])
+
+    def industries(self):
+        """The GB/T 4754-2017 table: ``[{code, name, level, parent}]`` in code order."""
+        from zoning.industry import industries
+
+        return {"industries": [{"code": r.code, "name": r.name, "level": r.level, "parent": r.parent} for r in industries()]}
+
+    def vocabulary(self):
+        """The closed vocabularies a project uses (construction, activity, fuel, pollutants)."""
+        return {
+            "construction": dict(vocab.CONSTRUCTION),
+            "activity": dict(vocab.ACTIVITIES),
+            "fuel": dict(vocab.FUELS),
+            "pollutants": dict(vocab.POLLUTANTS),
+            "verdicts": dict(vocab.VERDICTS),
+        }
+
+    # ---------------------------------------------------------------- screening
+
+    def screen_feature(self, body, *, pack=None, crs=None, gcj02=False, bd09=False, repair=False):
+        """Screen a GeoJSON Feature whose properties are the project; store and return the verdict."""
+        if not isinstance(body, dict) or body.get("type") != "Feature":
+            got = body.get("type") if isinstance(body, dict) else type(body).__name__
+            raise BadRequest(f"expected a GeoJSON Feature whose properties are the project, got {got!r}", code="site_invalid")
+        if not isinstance(body.get("geometry"), dict):
+            raise BadRequest("the Feature has no geometry; expected a Point, LineString or Polygon (or Multi…)", code="site_invalid")
+        props = body.get("properties")
+        if props is not None and not isinstance(props, dict):
+            raise BadRequest(f"the Feature's properties must be an object of project keys, got {type(props).__name__}", code="project_invalid")
+        n = count_vertices_geojson(body)
+        if n > self.limits.max_vertices:
+            raise LimitExceeded(f"the site has {n} vertices; the limit is {self.limits.max_vertices}", code="too_many_vertices")
+        webmap = _webmap(gcj02, bd09, crs)
+        p = self.pack(pack)
+        site = _guard("site", zoning.read_site, body, crs=crs or None, webmap=webmap, repair=bool(repair))
+        project = dict(props or {})
+        request = {"kind": "feature", "input": body}
+        return self._screen(p, site, project, request, {"pack": p.id, "crs": crs or None, "webmap": webmap, "repair": bool(repair)})
+
+    def screen_upload(self, data, filename, fields=None, *, pack=None, crs=None, gcj02=False, bd09=False, repair=False):
+        """Screen an uploaded site file with project fields; store and return the verdict."""
+        fields = dict(fields or {})
+        if len(data) > self.limits.max_body_bytes:
+            from services.errors import PayloadTooLarge
+
+            raise PayloadTooLarge(f"the upload is {len(data)} bytes; the limit is {self.limits.max_body_bytes}")
+        webmap = _webmap(gcj02, bd09, crs)
+        p = self.pack(pack)
+        project = project_from_fields(fields)
+        features = check_upload(data, filename, self.limits)
+        site = _guard("uploaded file", zoning.site.read_site_bytes, data, filename, crs=crs or None, webmap=webmap, repair=bool(repair))
+        check_vertices(site, self.limits)
+        base = {}
+        if site.project:
+            if suffix_of(filename) in {".geojson", ".json"}:
+                base = dict(site.project)
+            elif site.project.get("name"):
+                base = {"name": site.project["name"]}
+        base.update(project)
+        request = {
+            "kind": "upload",
+            "filename": Path(str(filename).replace("\\", "/")).name,
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "features": features,
+            "fields": {k: v for k, v in fields.items() if v not in (None, "")},
+        }
+        return self._screen(p, site, base, request, {"pack": p.id, "crs": crs or None, "webmap": webmap, "repair": bool(repair)})
+
+    def _screen(self, p, site, project, request, options):
+        verdict = p.screen(site, project)
+        result = verdict.to_dict()
+        request = {
+            **request,
+            "site": shapely.geometry.mapping(site.geometry),
+            "site_source": site.source,
+            "source_crs": site.source_crs,
+            "project": project,
+            "options": options,
+            "pack": {"id": p.id, "version": p.version, "digest": p.digest},
+        }
+        rid = self.store.add(_jsonable(request), result)
+        result["screening_id"] = rid
+        return result
+
+    # ---------------------------------------------------------------- records
+
+    def screening(self, screening_id):
+        """The stored record of a past screening."""
+        if not isinstance(screening_id, str) or not _ID_RE.match(screening_id):
+            raise NotFound(f"no screening {screening_id!r}; ids are 32 hex digits", code="screening_not_found")
+        record = self.store.get(screening_id)
+        if record is None:
+            raise NotFound(f"no screening {screening_id!r}", code="screening_not_found")
+        return record
+
+    def screening_map(self, screening_id, *, offline=False):
+        """The folium map (HTML text) of a stored screening."""
+        record = self.screening(screening_id)
+        pack = self.packs.get(record["pack"]["id"])
+        if pack is not None and pack.digest != record["pack"]["digest"]:
+            pack = None  # another data version: draw the site only
+        return screening_map_html(record, pack, offline=offline)
+
+
+def _clause_in_unit(clause, props):
+    a = clause.applies_in
+    if a.everywhere:
+        return True
+    if a.unit_category and props.get("category") in a.unit_category:
+        return True
+    return bool(a.unit_codes and props.get("unit_code") in a.unit_codes)
+
+
+def _clause_summary(c):
+    return {"id": c.id, "tier": c.tier, "dimension": c.dimension, "effect": c.effect, "text": c.text, "source": c.source}
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, ensure_ascii=False, default=str))

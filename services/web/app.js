@@ -1,0 +1,227 @@
+// 三线一单 site pre-screening page: plain JS over the service's JSON API.
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const state = { industries: [], byCode: {}, children: {}, selected: [], open: {}, packs: [] };
+  const hasLeaflet = typeof window.L !== "undefined";
+  let map = null, drawn = null, unitsLayer = null, resultLayer = null, tiles = null;
+
+  async function getJSON(url, opts) {
+    const r = await fetch(url, opts);
+    const body = await r.json().catch(() => ({ error: "bad_response", detail: r.statusText }));
+    if (!r.ok) { const e = new Error(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail)); e.body = body; throw e; }
+    return body;
+  }
+
+  // ------------------------------------------------------------------ map
+  function setupMap() {
+    if (!hasLeaflet) { $("map").textContent = "地图组件未安装 (run: make web) — map unavailable; paste a site instead."; return; }
+    map = L.map("map", { zoomControl: true }).setView([30.7, 120.0], 9);
+    drawn = new L.FeatureGroup().addTo(map);
+    if (L.Control && L.Control.Draw) {
+      map.addControl(new L.Control.Draw({
+        edit: { featureGroup: drawn, remove: true },
+        draw: { circle: false, circlemarker: false, rectangle: true, polygon: true, polyline: true, marker: true },
+      }));
+      map.on(L.Draw.Event.CREATED, (e) => {
+        drawn.clearLayers(); drawn.addLayer(e.layer);
+        $("site-text").value = JSON.stringify(e.layer.toGeoJSON().geometry);
+        $("coords").value = "wgs84";
+      });
+      map.on(L.Draw.Event.EDITED, () => { const ls = drawn.getLayers(); if (ls.length) $("site-text").value = JSON.stringify(ls[0].toGeoJSON().geometry); });
+      map.on(L.Draw.Event.DELETED, () => { $("site-text").value = ""; });
+    }
+    $("basemap").addEventListener("change", () => {
+      if ($("basemap").checked) {
+        tiles = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", { maxZoom: 18, attribution: "© OpenStreetMap" }).addTo(map);
+        tiles.bringToBack();
+      } else if (tiles) { map.removeLayer(tiles); tiles = null; }
+    });
+  }
+
+  const CAT_COLOURS = { priority: "#27ae60", key: "#e67e22", general: "#7f8c8d" };
+  async function showPackUnits(packId) {
+    if (!map) return;
+    const fc = await getJSON(`/v1/packs/${encodeURIComponent(packId)}/units`);
+    if (unitsLayer) map.removeLayer(unitsLayer);
+    unitsLayer = L.geoJSON(fc, {
+      style: (f) => ({ color: CAT_COLOURS[f.properties.category] || "#555", weight: 1, fillOpacity: 0.12 }),
+      onEachFeature: (f, layer) => layer.bindTooltip(`${esc(f.properties.unit_code)} ${esc(f.properties.unit_name)}`),
+    }).addTo(map);
+    const b = unitsLayer.getBounds(); if (b.isValid()) map.fitBounds(b);
+  }
+
+  // ------------------------------------------------------------------ packs & vocab
+  async function loadPacks() {
+    const out = await getJSON("/v1/packs");
+    state.packs = out.packs;
+    $("pack").innerHTML = out.packs.map((p) => `<option value="${esc(p.id)}">${esc(p.name)} · ${esc(p.version)}</option>`).join("");
+    $("pack").value = out.default;
+    $("pack").addEventListener("change", () => showPackUnits($("pack").value).catch(() => {}));
+    showPackUnits(out.default).catch(() => {});
+  }
+
+  async function loadVocabulary() {
+    const v = await getJSON("/v1/vocabulary");
+    $("construction").innerHTML = `<option value="">未填 not given</option>` + Object.entries(v.construction).map(([k, zh]) => `<option value="${esc(k)}">${esc(zh)} ${esc(k)}</option>`).join("");
+    $("construction").value = "new";
+    $("activity").innerHTML = `<option value="">无 none</option>` + Object.entries(v.activity).map(([k, zh]) => `<option value="${esc(k)}">${esc(zh)} ${esc(k)}</option>`).join("");
+    const em = $("emissions");
+    for (const [k, zh] of Object.entries(v.pollutants)) {
+      em.insertAdjacentHTML("beforeend", `<label>${esc(k)} ${esc(zh)} <input data-pollutant="${esc(k)}" type="number" min="0" step="any"></label>`);
+    }
+    const fu = $("fuels");
+    for (const [k, zh] of Object.entries(v.fuel)) {
+      fu.insertAdjacentHTML("beforeend", `<label><input type="checkbox" data-fuel="${esc(k)}"> ${esc(zh)}</label>`);
+    }
+    fu.insertAdjacentHTML("beforeend", `<label><input type="checkbox" id="fuel-none"> 不燃烧燃料 burns nothing</label>`);
+  }
+
+  // ------------------------------------------------------------------ industry tree
+  async function loadIndustries() {
+    const out = await getJSON("/v1/industries");
+    state.industries = out.industries;
+    for (const r of out.industries) {
+      state.byCode[r.code] = r;
+      (state.children[r.parent || ""] = state.children[r.parent || ""] || []).push(r);
+    }
+    renderTree();
+    $("industry-search").addEventListener("input", renderTree);
+  }
+  const depth = (r) => (/^[A-Z]$/.test(r.code) ? 1 : r.code.length - 0);
+  function li(r, cls) {
+    const kids = state.children[r.code] || [];
+    const tog = kids.length ? (state.open[r.code] ? "▾" : "▸") : "";
+    return `<li class="${cls}" data-code="${esc(r.code)}"><span class="tog" data-toggle="${kids.length ? esc(r.code) : ""}">${tog}</span>${esc(r.code)} ${esc(r.name)}</li>`;
+  }
+  function renderTree() {
+    const q = $("industry-search").value.trim().toLowerCase();
+    const ul = $("industry-list");
+    let html = "";
+    if (q) {
+      const hits = state.industries.filter((r) => r.code.toLowerCase().startsWith(q) || r.name.toLowerCase().includes(q)).slice(0, 200);
+      html = hits.map((r) => li(r, "l" + Math.min(depth(r), 4))).join("") || `<li>无匹配 no match</li>`;
+    } else {
+      const walk = (parent, level) => {
+        for (const r of state.children[parent] || []) {
+          html += li(r, "l" + level);
+          if (state.open[r.code]) walk(r.code, level + 1);
+        }
+      };
+      walk("", 1);
+    }
+    ul.innerHTML = html;
+  }
+  function renderSelected() {
+    $("industry-selected").innerHTML = state.selected.map((c) => `<span data-code="${esc(c)}" title="点击移除 click to remove">${esc(c)} ${esc((state.byCode[c] || {}).name)} ×</span>`).join("");
+  }
+  function setupIndustryClicks() {
+    $("industry-list").addEventListener("click", (e) => {
+      const t = e.target.closest("[data-toggle]");
+      if (t && t.dataset.toggle) { state.open[t.dataset.toggle] = !state.open[t.dataset.toggle]; renderTree(); return; }
+      const item = e.target.closest("li[data-code]");
+      if (item && !state.selected.includes(item.dataset.code)) { state.selected.push(item.dataset.code); renderSelected(); }
+    });
+    $("industry-selected").addEventListener("click", (e) => {
+      const s = e.target.closest("span[data-code]");
+      if (s) { state.selected = state.selected.filter((c) => c !== s.dataset.code); renderSelected(); }
+    });
+  }
+
+  // ------------------------------------------------------------------ screening
+  function siteGeometry() {
+    const text = $("site-text").value.trim();
+    if (!text) throw new Error("请先绘制或输入场址 — draw, paste or type a site first");
+    const m = text.match(/^\s*([-+]?\d+(?:\.\d*)?)\s*[,，\s]\s*([-+]?\d+(?:\.\d*)?)\s*$/);
+    if (m) return { geometry: { type: "Point", coordinates: [parseFloat(m[1]), parseFloat(m[2])] }, properties: {} };
+    let obj;
+    try { obj = JSON.parse(text); } catch (e) { throw new Error("场址不是 lon,lat 也不是 GeoJSON — the site is neither lon,lat nor GeoJSON"); }
+    if (obj.type === "FeatureCollection") {
+      const fs = obj.features || [];
+      if (fs.length === 1) obj = fs[0];
+      else {
+        const parts = fs.map((f) => f.geometry).filter(Boolean);
+        const kind = parts.length && parts[0].type.replace("Multi", "");
+        const coords = [];
+        for (const g of parts) { if (g.type.startsWith("Multi")) coords.push(...g.coordinates); else coords.push(g.coordinates); }
+        return { geometry: { type: "Multi" + kind, coordinates: coords }, properties: {} };
+      }
+    }
+    if (obj.type === "Feature") return { geometry: obj.geometry, properties: obj.properties || {} };
+    return { geometry: obj, properties: {} };
+  }
+  function projectFromForm(base) {
+    const p = Object.assign({}, base);
+    const name = $("name").value.trim(); if (name) p.name = name;
+    if (state.selected.length) p.industry = state.selected.slice();
+    if ($("construction").value) p.construction = $("construction").value;
+    if ($("activity").value) p.activity = $("activity").value;
+    const em = {};
+    document.querySelectorAll("[data-pollutant]").forEach((i) => { if (i.value !== "") em[i.dataset.pollutant] = parseFloat(i.value); });
+    if (Object.keys(em).length) p.emissions = em;
+    const fuels = [...document.querySelectorAll("[data-fuel]")].filter((i) => i.checked).map((i) => i.dataset.fuel);
+    if (fuels.length) p.fuel = fuels; else if ($("fuel-none") && $("fuel-none").checked) p.fuel = [];
+    for (const k of ["water_m3", "coal_t", "land_ha", "energy_tce"]) if ($(k).value !== "") p[k] = parseFloat($(k).value);
+    if ($("groundwater").value) p.groundwater = $("groundwater").value === "true";
+    return p;
+  }
+  async function submit(ev) {
+    ev.preventDefault();
+    $("error").hidden = true;
+    const banner = $("verdict-banner");
+    banner.className = "banner empty"; banner.textContent = "预判中… screening…";
+    try {
+      const site = siteGeometry();
+      const feature = { type: "Feature", geometry: site.geometry, properties: projectFromForm(site.properties) };
+      const qs = new URLSearchParams({ pack: $("pack").value });
+      if ($("coords").value === "gcj02") qs.set("gcj02", "true");
+      if ($("coords").value === "bd09") qs.set("bd09", "true");
+      const v = await getJSON(`/v1/screen?${qs}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(feature) });
+      showVerdict(v);
+    } catch (e) {
+      banner.className = "banner empty"; banner.textContent = "未能预判 — could not screen";
+      $("error").hidden = false;
+      $("error").textContent = (e.body && e.body.error ? `[${e.body.error}] ` : "") + e.message + (e.body && e.body.request_id ? `  (request ${e.body.request_id})` : "");
+    }
+  }
+  function showVerdict(v) {
+    const banner = $("verdict-banner");
+    banner.className = "banner " + v.verdict;
+    banner.dataset.verdict = v.verdict;
+    banner.textContent = `${v.verdict_zh} ${v.verdict.replace("_", " ")}`;
+    const list = (items, f) => (items && items.length ? `<ul>${items.map(f).join("")}</ul>` : "<p>—</p>");
+    let html = "";
+    html += `<h3>原因 Reasons</h3>` + list(v.findings, (f) => `<li><span class="eff ${esc(f.effect)}">${esc(f.effect)}</span><b>${esc(f.clause_id)}</b> ${esc(f.text)}<br><small>${esc(f.because)}${f.where ? " · " + esc(f.where) : ""}${f.missing && f.missing.length ? " · 缺少 missing: " + esc(f.missing.join(", ")) : ""}</small></li>`);
+    if (v.missing && v.missing.length) html += `<h3>待补充 Missing information</h3><p>${esc(v.missing.join(", "))}</p>`;
+    if (v.obligations && v.obligations.length) html += `<h3>义务 Obligations</h3>` + list(v.obligations, (o) => `<li>${esc(o.text)}${o.amount_t != null ? ` — ${esc(o.pollutant)} ${esc(o.amount_t)} t/a` : ""}</li>`);
+    html += `<h3>管控单元 Units</h3>` + list(v.units, (u) => `<li>${esc(u.unit_code)} ${esc(u.unit_name)} (${esc(u.category)}) — ${(100 * (u.overlap_share || 0)).toFixed(1)}%</li>`);
+    if (v.red_line && v.red_line.length) html += `<h3>生态保护红线 Red lines</h3>` + list(v.red_line, (r) => `<li>${esc(r.redline_id)} ${esc(r.name)}</li>`);
+    if (v.warnings && v.warnings.length) html += `<h3>提示 Warnings</h3>` + list(v.warnings, (w) => `<li>${esc(w)}</li>`);
+    html += `<p class="small">数据 ${esc(v.pack.id)} ${esc(v.pack.version)} · ${esc(v.pack.digest.slice(0, 19))}… · 记录 record <a href="/v1/screenings/${esc(v.screening_id)}" target="_blank">${esc(v.screening_id)}</a> · <a href="/v1/screenings/${esc(v.screening_id)}/map" target="_blank">地图 map</a></p>`;
+    $("details").innerHTML = html;
+    drawResult(v);
+  }
+  async function drawResult(v) {
+    if (!map) return;
+    if (resultLayer) map.removeLayer(resultLayer);
+    resultLayer = L.featureGroup().addTo(map);
+    const colour = { prohibited: "#c0392b", needs_information: "#d68910", conditional: "#2874a6", permitted: "#1e8449" }[v.verdict];
+    try {
+      const rec = await getJSON(`/v1/screenings/${encodeURIComponent(v.screening_id)}`);
+      L.geoJSON(rec.request.site, { style: { color: colour, weight: 3, fillOpacity: 0.35 }, pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 8, color: colour }) }).addTo(resultLayer);
+      for (const u of v.units) {
+        const f = await getJSON(`/v1/units/${encodeURIComponent(u.unit_code)}?pack=${encodeURIComponent(v.pack.id)}`);
+        L.geoJSON(f, { style: { color: "#6c3483", weight: 2, dashArray: "4", fillOpacity: 0.05 } }).bindTooltip(`${esc(u.unit_code)} ${esc(u.unit_name)}`).addTo(resultLayer);
+      }
+      const b = resultLayer.getBounds(); if (b.isValid()) map.fitBounds(b, { maxZoom: 15 });
+    } catch (e) { /* the verdict is shown; the map is a bonus */ }
+  }
+
+  // ------------------------------------------------------------------ start
+  setupMap();
+  setupIndustryClicks();
+  $("form").addEventListener("submit", submit);
+  Promise.all([loadPacks(), loadVocabulary(), loadIndustries()]).then(() => { document.body.dataset.ready = "1"; })
+    .catch((e) => { $("error").hidden = false; $("error").textContent = "加载失败 loading failed: " + e.message; });
+})();

@@ -97,3 +97,10 @@ def test_demo_screens_every_sample_and_shows_every_verdict(tmp_path):
     assert len(list(tmp_path.glob("*.map.html"))) == len(written)
     assert len(list(tmp_path.glob("*.report.html"))) == len(written)
     assert (tmp_path / "pack.html").is_file() and "pack.html" in result.output
+
+
+def test_several_industry_codes_by_repeat_or_comma():
+    p = gk(shapely.Point(1550, 1550))
+    a = run("screen", f"{p.x},{p.y}", "--pack", GRID, "--industry", "2614", "--industry", "1712", "--format", "json")
+    b = run("screen", f"{p.x},{p.y}", "--pack", GRID, "--industry", "2614,1712", "--format", "json")
+    assert json.loads(a.output)["project"]["industry"] == json.loads(b.output)["project"]["industry"] == ["2614", "1712"]

@@ -131,6 +131,8 @@ def parse_project(data=None, **overrides):
     --------
     >>> parse_project({"industry": ["2614", "26"], "construction": "new"}).industry
     ('2614', '26')
+    >>> parse_project({"industry": ["2614,2619"]}).industry
+    ('2614', '2619')
     >>> parse_project({"industry": "2615"})
     Traceback (most recent call last):
     ...
@@ -174,7 +176,8 @@ def parse_project(data=None, **overrides):
         out["name"] = str(kw["name"])
     if "industry" in kw:
         table = industries()
-        codes = [table.check(c) for c in _listify(kw["industry"]) if not _blank(c)]
+        items = [part for c in _listify(kw["industry"]) for part in (_listify(c) if isinstance(c, str) else [c])]
+        codes = [table.check(c) for c in items if not _blank(c)]
         if codes:
             out["industry"] = tuple(dict.fromkeys(codes))
     if "construction" in kw:

@@ -65,6 +65,7 @@ serve: install web
 
 bench: install
 	$(BIN)/python bench/screen.py
+	$(BIN)/python bench/topology.py
 
 # Rebuild the embedded demo pack from its sources (needs the build-demo extras).
 demo-pack: install

@@ -117,7 +117,7 @@ def main():
     print(f"  ratio                     ×{t_loop / t_many:.1f}")
     counts = out["verdict"].value_counts().to_dict()
     print(f"  verdicts {counts}")
-    print(f"  median of per-site latency spread: {statistics.pstdev(lat):.2f} ms sd")
+    print(f"  single-site latency standard deviation: {statistics.pstdev(lat):.2f} ms")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from folium.plugins import Search
 from zoning import vocab
 from zoning.crs import CGCS2000, gk_zone_epsg
 from zoning.errors import ZoningError
+from zoning.verdict import deciding_findings
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -55,12 +56,11 @@ MEDIUM_COLORS = {"air": "#1e88e5", "water": "#00838f", "soil": "#795548", "resou
 REDLINE_COLOR = "#b71c1c"
 SITE_COLOR = "#000000"
 OVERLAP_COLOR = "#d500f9"
-VERDICT_COLORS = {"prohibited": "#b71c1c", "needs_information": "#e65100", "conditional": "#f9a825", "permitted": "#2e7d32"}
+VERDICT_COLORS = vocab.VERDICT_COLORS
 _CATEGORY_EN = {"priority": "priority protection", "key": "key control", "general": "general control"}
 _MEDIUM_EN = {"air": "air", "water": "water", "soil": "soil", "resource": "resources"}
 #: Shown on every map and report of the demo pack.
 DEMO_NOTE = "演示数据 demonstration data — not official zoning"
-_DECIDING = {"prohibited": "prohibit", "needs_information": "needs_information", "conditional": "condition"}
 
 
 def layer_names(pack_or_media):
@@ -343,8 +343,7 @@ def _banner(d, project_name, demo):
     e = html.escape
     color = VERDICT_COLORS[d["verdict"]]
     ink = "#212121" if d["verdict"] == "conditional" else "#fff"
-    deciding = _DECIDING.get(d["verdict"])
-    clauses = list(dict.fromkeys(f["clause_id"] for f in d["findings"] if f["effect"] == deciding))
+    clauses = list(dict.fromkeys(f["clause_id"] for f in deciding_findings(d["verdict"], d["findings"])))
     detail = ""
     if clauses:
         shown = ", ".join(clauses[:6]) + (f" … (+{len(clauses) - 6})" if len(clauses) > 6 else "")

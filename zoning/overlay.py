@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from zoning import vocab
 from zoning.crs import CGCS2000, gk_zone_epsg
 from zoning.errors import OutsideRegionError
 from zoning.rasters import RasterLayer
@@ -27,11 +28,7 @@ LINE_TOLERANCE_M = 0.1
 #: belongs to the polygon (conservative, contract §3b).
 SNAP_M = 1e-3
 
-_KINDS = {
-    "Point": "point", "MultiPoint": "point",
-    "LineString": "line", "MultiLineString": "line", "LinearRing": "line",
-    "Polygon": "polygon", "MultiPolygon": "polygon",
-}
+_KINDS = vocab.GEOMETRY_KINDS
 
 
 def geometry_kind(geom):

@@ -30,15 +30,17 @@ from zoning.resources import demo_pack_dir
 from zoning.schema import NUMERIC_ATTRS, Manifest, RuleSet, nearest, schema_problems
 from zoning.yamlio import line_of, load_yaml
 
-__all__ = ["Problem", "ValidationReport", "Pack", "load_pack", "validate_pack", "pack_digest"]
+__all__ = ["Problem", "ValidationReport", "Pack", "load_pack", "validate_pack", "pack_digest", "LAYER_FIELDS", "LAYER_IDS"]
 
 _UNIT_RE = re.compile(vocab.UNIT_CODE_PATTERN)
-_FIELDS = {
+#: The fields each layer must have (contract §1); others are kept and shown.
+LAYER_FIELDS = {
     "units": ("unit_code", "unit_name", "category"),
     "red_line": ("redline_id", "name"),
     "zones": ("zone_id", "medium", "zone_type", "name"),
 }
-_ID = {"units": "unit_code", "red_line": "redline_id", "zones": "zone_id"}
+#: The id field of each layer.
+LAYER_IDS = {"units": "unit_code", "red_line": "redline_id", "zones": "zone_id"}
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,13 @@ class Pack:
 
         return PackIndex(self)
 
+    @cached_property
+    def _screening(self):
+        """What screening looks up for every site, derived once (see :class:`zoning.screen.ScreeningTables`)."""
+        from zoning.screen import ScreeningTables
+
+        return ScreeningTables(self)
+
     def screen(self, site, project=None, **kwargs):
         """Screen one site; see :func:`zoning.screen.screen`."""
         from zoning.screen import screen
@@ -260,11 +269,11 @@ def _read_layer(report, directory, name, ref, manifest_crs, line):
             f"layer {name} in {file} is in {_crs_name(gdf.crs)} but pack.yaml says crs {_crs_name(manifest_crs)}",
         )
         return None
-    missing = [f for f in _FIELDS[name] if f not in gdf.columns]
+    missing = [f for f in LAYER_FIELDS[name] if f not in gdf.columns]
     if missing:
         report.error(file, None, "missing_field", f"layer {name} in {file} lacks field(s) {', '.join(missing)}; it has {', '.join(c for c in gdf.columns if c != 'geometry')}")
         return None
-    for col in _FIELDS[name]:
+    for col in LAYER_FIELDS[name]:
         gdf[col] = gdf[col].astype("string").str.strip().astype(object)
     return gdf
 
@@ -290,12 +299,8 @@ def _crs_name(crs):
 
 
 def _check_units(report, file, units, region):
-    seen = {}
     for i, row in enumerate(units.itertuples(index=False)):
         code, cat = row.unit_code, row.category
-        if code in seen:
-            report.error(file, None, "duplicate_id", f"unit_code {code} is used by features {seen[code]} and {i}", where=code)
-        seen.setdefault(code, i)
         if code is None or not _UNIT_RE.match(str(code)):
             report.error(file, None, "unit_code", f"feature {i}: unit_code {code!r} does not match ZH + 6-digit county code + category digit (1/2/3) + 4-digit serial, e.g. ZH33052320003", where=str(code))
             continue
@@ -312,10 +317,17 @@ def _check_units(report, file, units, region):
             report.error(file, None, "unit_region", f"unit {code}: its county code {county} is not within the pack's region {region}", where=code)
 
 
-def _check_ids(report, file, gdf, id_col, what):
-    counts = gdf[id_col].value_counts()
-    for ident, n in counts[counts > 1].items():
-        report.error(file, None, "duplicate_id", f"{what} id {ident!r} is used by {n} features", where=str(ident))
+def _check_duplicate_ids(report, file, gdf, id_col):
+    rows = {}
+    for i, ident in enumerate(gdf[id_col]):
+        rows.setdefault(ident, []).append(i)
+    for ident, where in rows.items():
+        if len(where) > 1 and not pd.isna(ident):
+            listed = ", ".join(map(str, where[:-1])) + f" and {where[-1]}"
+            report.error(file, None, "duplicate_id", f"{id_col} {ident} is used by features {listed}", where=str(ident))
+
+
+def _check_missing_ids(report, file, gdf, id_col, what):
     for i, ident in enumerate(gdf[id_col]):
         if ident is None or (isinstance(ident, float) and pd.isna(ident)) or str(ident) == "":
             report.error(file, None, "missing_id", f"{what} feature {i} has no {id_col}")
@@ -342,7 +354,7 @@ def _topology(report, layers, tolerance):
     for name, gdf in layers.items():
         if gdf is None or not len(gdf):
             continue
-        problems = check_layer(gdf, layer=name, id_column=_ID[name], tolerance_m2=tolerance, coverage=(name == "units"))
+        problems = check_layer(gdf, layer=name, id_column=LAYER_IDS[name], tolerance_m2=tolerance, coverage=(name == "units"))
         problems = problems[problems["kind"] != "duplicate_id"]  # reported by the field checks, with ids
         frames.append(problems)
     units, red = layers.get("units"), layers.get("red_line")
@@ -523,8 +535,9 @@ def validate_pack(path=None, *, topology=True):
         layers[name] = gdf
         if gdf is not None:
             files.extend(str(p.relative_to(directory)) for p in _sidecars(directory / ref.path))
-            if name != "units":
-                _check_ids(report, ref.path, gdf, _ID[name], name)
+            _check_duplicate_ids(report, ref.path, gdf, LAYER_IDS[name])
+            if name != "units":  # a missing unit_code fails the unit-code check
+                _check_missing_ids(report, ref.path, gdf, LAYER_IDS[name], name)
     if layers.get("units") is not None:
         _check_units(report, manifest.layers.units.path, layers["units"], manifest.region)
     if layers.get("zones") is not None:

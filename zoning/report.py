@@ -20,10 +20,10 @@ from markupsafe import Markup
 from zoning import vocab
 from zoning.errors import ZoningError
 from zoning.maps import DEMO_NOTE, VERDICT_COLORS, cjk_font, is_demo
+from zoning.verdict import deciding_findings
 
 __all__ = ["report_html", "write_report", "write_pdf", "pack_summary_html", "write_map", "clause_coverage"]
 
-_DECIDING = {"prohibited": "prohibit", "needs_information": "needs_information", "conditional": "condition"}
 _PROJECT_LABELS = [
     ("name", "项目名称"),
     ("industry", "行业代码 GB/T 4754"),
@@ -151,7 +151,6 @@ def report_html(verdict, *, offline=None, interactive=True, static=True):
         if static:
             map_png = _static_png(verdict)
     project = d.get("project") or {}
-    deciding = _DECIDING.get(d["verdict"])
     clauses_at = {}
     for f in d["findings"]:
         clauses_at.setdefault(str(f["where"]), [])
@@ -165,7 +164,7 @@ def report_html(verdict, *, offline=None, interactive=True, static=True):
         project_rows=[(k, label, _project_value(k, project.get(k))) for k, label in _PROJECT_LABELS if k in project or k == "name"],
         color=VERDICT_COLORS[d["verdict"]],
         ink="#212121" if d["verdict"] == "conditional" else "#fff",
-        deciding=[f for f in d["findings"] if f["effect"] == deciding],
+        deciding=deciding_findings(d["verdict"], d["findings"]),
         findings_by_dim=[(dim, zh, [f for f in d["findings"] if f["dimension"] == dim]) for dim, zh in vocab.DIMENSIONS.items()],
         clauses_at=clauses_at,
         categories=vocab.CATEGORIES,

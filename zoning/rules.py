@@ -186,7 +186,10 @@ def zone_matches(clauses, zone_types_by_id):
 
 
 def clause_places(clause, ctx):
-    """Where ``clause`` lives among what the site touches: ``[(where, reason)]``."""
+    """Where ``clause`` lives among what the site touches: ``[(where, reason)]``.
+
+    ``ctx.zone_match`` is :func:`zone_matches` of the pack: the zones each zone-type clause names.
+    """
     a = clause.applies_in
     kind = a.kind
     if kind == "unit_category":
@@ -194,10 +197,8 @@ def clause_places(clause, ctx):
     if kind == "unit_codes":
         return [(u["unit_code"], f"site overlaps unit {u['unit_code']} {u['unit_name']}{_amount(u)}") for u in ctx.units if u["unit_code"] in a.unit_codes]
     if kind == "zone_types":
-        matching = ctx.zone_match.get(clause.id) if getattr(ctx, "zone_match", None) else None
-        if matching is not None:
-            return [(z["zone_id"], f"site overlaps {vocab.ZONE_TYPES.get(z['zone_type'], z['zone_type'])} {z['zone_id']} {z['name']}{_amount(z)}") for z in ctx.zones if z["zone_id"] in matching]
-        return [(z["zone_id"], f"site overlaps {vocab.ZONE_TYPES.get(z['zone_type'], z['zone_type'])} {z['zone_id']} {z['name']}{_amount(z)}") for z in ctx.zones if _zone_type_matches(z["zone_type"], a.zone_types)]
+        named = ctx.zone_match[clause.id]
+        return [(z["zone_id"], f"site overlaps {vocab.ZONE_TYPES.get(z['zone_type'], z['zone_type'])} {z['zone_id']} {z['name']}{_amount(z)}") for z in ctx.zones if z["zone_id"] in named]
     if kind == "red_line":
         return [(r["redline_id"], f"site overlaps ecological protection red line 生态保护红线 {r['redline_id']} {r['name']}{_amount(r)}") for r in ctx.red_line]
     if kind == "raster_exceeds":
@@ -213,12 +214,8 @@ def clause_places(clause, ctx):
                 continue
             if near.layer is not None and n["layer"] != near.layer:
                 continue
-            if near.zone_types is not None:
-                if n["layer"] != "zones":
-                    continue
-                matching = ctx.zone_match.get(clause.id) if getattr(ctx, "zone_match", None) else None
-                if not (n["id"] in matching if matching is not None else _zone_type_matches(n["zone_type"], near.zone_types)):
-                    continue
+            if near.zone_types is not None and not (n["layer"] == "zones" and n["id"] in ctx.zone_match[clause.id]):
+                continue
             out.append((n["id"], f"site is {n['distance_m']:.0f} m from {n['layer']} {n['id']} {n.get('name', '')} (within {near.within_m:g} m)".replace("  ", " ")))
         return out
     if kind == "everywhere":

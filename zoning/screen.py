@@ -5,7 +5,6 @@ sites, with the geometry work done in bulk.
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -14,29 +13,24 @@ import shapely
 from zoning import __version__, vocab
 from zoning.errors import SiteError, ZoningError
 from zoning.overlay import outside_error
+from zoning.pack import LAYER_FIELDS, LAYER_IDS
 from zoning.project import PROJECT_KEYS, Project, parse_project
 from zoning.rules import evaluate, quota_findings, quota_table, zone_matches
-from zoning.verdict import Verdict, decide
+from zoning.verdict import Verdict, decide, deciding_findings
 
-__all__ = ["screen", "screen_many", "near_distance"]
-
-_LAYER_FIELDS = {
-    "units": ("unit_code", "unit_name", "category"),
-    "red_line": ("redline_id", "name"),
-    "zones": ("zone_id", "medium", "zone_type", "name"),
-}
-_ID = {"units": "unit_code", "red_line": "redline_id", "zones": "zone_id"}
-
+__all__ = ["screen", "screen_many", "near_distance", "near_layers", "ScreeningTables"]
 
 @dataclass
 class _Context:
+    """What one site touches, as :func:`zoning.rules.clause_places` reads it."""
+
     units: list
     red_line: list
     zones: list
     near: list
     rasters: dict
     region: str
-    zone_match: dict | None = None
+    zone_match: dict  # clause id -> ids of the zones its zone types name (rules.zone_matches)
 
 
 def near_distance(pack):
@@ -54,31 +48,35 @@ def near_layers(pack):
     return tuple(sorted(out))
 
 
-def _records(pack):
-    """Per-layer base entries (cached on the pack's index)."""
-    index = pack.index
-    cached = getattr(index, "_records", None)
-    if cached is None:
-        cached = {}
-        for name, fields in _LAYER_FIELDS.items():
-            gdf = getattr(pack, name)
-            extra = [c for c in gdf.columns if c not in fields and c != gdf.geometry.name]
-            rows = []
-            for rec in gdf.drop(columns=gdf.geometry.name).to_dict("records"):
-                entry = {f: _plain(rec.get(f)) for f in fields}
-                if name == "units" and "subtype" in rec and _plain(rec["subtype"]) is not None:
-                    entry["subtype"] = _plain(rec["subtype"])
-                attrs = {c: _plain(rec[c]) for c in extra if c != "subtype" and _plain(rec[c]) is not None}
-                if attrs:
-                    entry["attributes"] = attrs
-                rows.append(entry)
-            cached[name] = rows
-        index._records = cached
-        index._near_m = near_distance(pack)
-        index._quotas = quota_table(pack.quotas)
-        index._zone_match = zone_matches(pack.clauses, dict(zip(pack.zones["zone_id"], pack.zones["zone_type"])))
-        index._near_layers = near_layers(pack)
-    return cached
+class ScreeningTables:
+    """What screening looks up for every site, derived once per pack (``Pack._screening``).
+
+    ``records``: per layer, the verdict entry of each row (required fields, ``subtype``,
+    other fields as ``attributes``); ``near_m`` and ``near_layers``: how far and in which
+    layers near clauses look; ``quotas``: quotas by scope; ``zone_match``: the zones each
+    zone-type clause names.
+    """
+
+    def __init__(self, pack):
+        self.records = {name: _layer_records(getattr(pack, name), fields) for name, fields in LAYER_FIELDS.items()}
+        self.near_m = near_distance(pack)
+        self.near_layers = near_layers(pack)
+        self.quotas = quota_table(pack.quotas)
+        self.zone_match = zone_matches(pack.clauses, dict(zip(pack.zones["zone_id"], pack.zones["zone_type"])))
+
+
+def _layer_records(gdf, fields):
+    extra = [c for c in gdf.columns if c not in fields and c != gdf.geometry.name]
+    rows = []
+    for rec in gdf.drop(columns=gdf.geometry.name).to_dict("records"):
+        entry = {f: _plain(rec.get(f)) for f in fields}
+        if "subtype" in rec and "unit_code" in fields and _plain(rec["subtype"]) is not None:
+            entry["subtype"] = _plain(rec["subtype"])
+        attrs = {c: _plain(rec[c]) for c in extra if c != "subtype" and _plain(rec[c]) is not None}
+        if attrs:
+            entry["attributes"] = attrs
+        rows.append(entry)
+    return rows
 
 
 def _plain(value):
@@ -109,14 +107,15 @@ def _overlap_entries(records, hits, kind):
 
 
 def _context(pack, ov):
-    recs = _records(pack)
+    tables = pack._screening
+    recs = tables.records
     units = _overlap_entries(recs["units"], ov.units, ov.kind)
     red = _overlap_entries(recs["red_line"], ov.red_line, ov.kind)
     zones = _overlap_entries(recs["zones"], ov.zones, ov.kind)
     near = []
     for layer, row, dist in ov.near:
         rec = recs[layer][row]
-        entry = {"layer": layer, "id": rec[_ID[layer]], "distance_m": round(dist, 2)}
+        entry = {"layer": layer, "id": rec[LAYER_IDS[layer]], "distance_m": round(dist, 2)}
         name = rec.get("unit_name") or rec.get("name")
         if name:
             entry["name"] = name
@@ -141,16 +140,16 @@ def _context(pack, ov):
             "mean": None if mean is None else round(mean, 4),
             "max": None if mx is None else round(mx, 4),
         }
-    return _Context(units, red, zones, near, rasters, pack.region, pack.index._zone_match)
+    return _Context(units, red, zones, near, rasters, pack.region, tables.zone_match)
 
 
 def _warnings(pack, ov, ctx):
     out = []
     if ov.outside_share > 0:
         out.append(f"{ov.outside_share:.1%} of the site lies outside the pack's region {pack.region}; only the part inside was screened")
-    recs = _records(pack)
+    recs = pack._screening.records
     for layer, row, amount in sorted(ov.touching, key=lambda t: (t[0], t[1])):
-        ident = recs[layer][row][_ID[layer]]
+        ident = recs[layer][row][LAYER_IDS[layer]]
         if amount > 0:
             unit = "m²" if ov.kind == "polygon" else "m"
             out.append(f"the site touches {layer} {ident} with an overlap of {amount:.3f} {unit}, below the tolerance; counted as touching, not overlapping")
@@ -190,7 +189,7 @@ def _missing(findings):
 def _build(pack, site_geom, site_meta, ov, project, when_cache=None, site_warnings=()):
     ctx = _context(pack, ov)
     findings = evaluate(pack.clauses, ctx, project, when_cache)
-    quota_entries, quota_f = quota_findings(ctx, pack.index._quotas, project)
+    quota_entries, quota_f = quota_findings(ctx, pack._screening.quotas, project)
     findings = findings + quota_f
     verdict = decide(findings)
     centroid = [round(ov.centroid[0], 7), round(ov.centroid[1], 7)]
@@ -267,8 +266,8 @@ def screen(pack, site, project=None, *, crs=None, webmap=None, repair=False, **o
     if not isinstance(site, Site):
         site = read_site(site, crs=crs, webmap=webmap, repair=repair)
     proj = _as_project(site.project, project, overrides)
-    _records(pack)
-    ov = pack.index.overlay([site.geometry], near_m=pack.index._near_m, near_layers=pack.index._near_layers)[0]
+    tables = pack._screening
+    ov = pack.index.overlay([site.geometry], near_m=tables.near_m, near_layers=tables.near_layers)[0]
     if ov.error:
         raise outside_error(pack)
     verdict, _ = _build(pack, site.geometry, {"source_crs": site.source_crs}, ov, proj, site_warnings=site.warnings)
@@ -335,8 +334,6 @@ def screen_many(pack, sites, project=None, *, crs=None, full=False):
     """
     import geopandas as gpd
 
-    from zoning.overlay import geometry_kind
-
     if not isinstance(sites, gpd.GeoDataFrame):
         sites = _read_sites_frame(sites, crs)
     if sites.crs is None:
@@ -372,9 +369,9 @@ def screen_many(pack, sites, project=None, *, crs=None, full=False):
         except ZoningError as exc:
             errors[i] = str(exc)
             usable[i] = False
-    _records(pack)
+    tables = pack._screening
     idx = np.flatnonzero(usable)
-    overlays = pack.index.overlay(geoms[idx], near_m=pack.index._near_m, near_layers=pack.index._near_layers) if len(idx) else []
+    overlays = pack.index.overlay(geoms[idx], near_m=tables.near_m, near_layers=tables.near_layers) if len(idx) else []
     cols = {k: [None] * n for k in ("verdict", "verdict_zh", "units", "red_line", "blocking", "n_findings", "missing")}
     results = [None] * n
     source_crs = sites.crs.to_string()
@@ -390,8 +387,7 @@ def screen_many(pack, sites, project=None, *, crs=None, full=False):
         cols["verdict_zh"][i] = d["verdict_zh"]
         cols["units"][i] = ";".join(u["unit_code"] for u in d["units"])
         cols["red_line"][i] = ";".join(r["redline_id"] for r in d["red_line"])
-        deciding = {"prohibited": "prohibit", "needs_information": "needs_information", "conditional": "condition"}.get(d["verdict"])
-        cols["blocking"][i] = ";".join(dict.fromkeys(f.clause_id for f in findings if f.effect == deciding))
+        cols["blocking"][i] = ";".join(dict.fromkeys(f.clause_id for f in deciding_findings(d["verdict"], findings)))
         cols["n_findings"][i] = len(findings)
         cols["missing"][i] = ";".join(d["missing"])
         results[i] = verdict

@@ -42,6 +42,7 @@ import shapely.affinity
 import shapely.geometry
 from pyproj import CRS, Transformer
 
+from zoning import vocab
 from zoning import webmap as _webmap
 from zoning.crs import PREFIXED_EASTING_MIN as _PREFIXED
 from zoning.crs import CGCS2000, gauss_kruger_epsg, gk_prefixed_epsg
@@ -70,15 +71,7 @@ _EXPECTED_SOURCES = (
     "界址点 .txt file, '-' for GeoJSON on stdin, or 'lon,lat'"
 )
 
-_KINDS = {
-    "Point": "point",
-    "MultiPoint": "point",
-    "LineString": "line",
-    "LinearRing": "line",
-    "MultiLineString": "line",
-    "Polygon": "polygon",
-    "MultiPolygon": "polygon",
-}
+_KINDS = vocab.GEOMETRY_KINDS
 
 _GEOJSON_GEOMETRY_TYPES = {
     "Point",

@@ -9,10 +9,26 @@ from collections.abc import Mapping
 
 from zoning import vocab
 
-__all__ = ["Verdict", "decide"]
+__all__ = ["Verdict", "decide", "deciding_findings"]
 
 _EFFECT_RANK = {"prohibit": 0, "needs_information": 1, "condition": 2}
 _VERDICT_OF = {"prohibit": "prohibited", "needs_information": "needs_information", "condition": "conditional"}
+
+
+def _effect(finding):
+    return finding["effect"] if isinstance(finding, Mapping) else finding.effect
+
+
+def deciding_findings(verdict, findings):
+    """The findings whose effect gave ``verdict`` (none for ``permitted``).
+
+    Examples
+    --------
+    >>> fs = [{"clause_id": "A", "effect": "condition"}, {"clause_id": "B", "effect": "prohibit"}]
+    >>> [f["clause_id"] for f in deciding_findings("prohibited", fs)]
+    ['B']
+    """
+    return [f for f in findings if _VERDICT_OF.get(_effect(f)) == verdict]
 
 
 def decide(findings):
@@ -25,7 +41,7 @@ def decide(findings):
     >>> decide([])
     'permitted'
     """
-    effects = [f["effect"] if isinstance(f, Mapping) else f.effect for f in findings]
+    effects = [_effect(f) for f in findings]
     if not effects:
         return "permitted"
     return _VERDICT_OF[min(effects, key=_EFFECT_RANK.__getitem__)]
@@ -140,7 +156,7 @@ def render_text(d):
     lines = []
     bar = "=" * 72
     lines += [bar, f"结论 Verdict: {d['verdict_zh']} {d['verdict'].upper()}", bar]
-    decisive = [f for f in d["findings"] if _VERDICT_OF.get(f["effect"]) == d["verdict"]]
+    decisive = deciding_findings(d["verdict"], d["findings"])
     for f in decisive[:5]:
         lines.append(f"  • [{f['clause_id']}] {f['text']}")
         lines.append(f"    because: {f['because']}")
@@ -209,13 +225,12 @@ def render_text(d):
     return "\n".join(lines) + "\n"
 
 
-_COLORS = {"prohibited": "#b71c1c", "needs_information": "#e65100", "conditional": "#f9a825", "permitted": "#2e7d32"}
 
 
 def render_html(d, map_html=None):
     """A compact HTML table of a verdict for Jupyter, followed by ``map_html`` when given."""
     e = html.escape
-    color = _COLORS[d["verdict"]]
+    color = vocab.VERDICT_COLORS[d["verdict"]]
     rows = "".join(
         f"<tr><td>{e(f['clause_id'])}</td><td>{e(vocab.EFFECTS[f['effect']])} {e(f['effect'])}</td>"
         f"<td>{e(vocab.DIMENSIONS.get(f['dimension'], f['dimension']))}</td><td>{e(f['where'])}</td><td>{e(f['text'])}</td></tr>"

@@ -19,6 +19,8 @@ __all__ = [
     "EFFECTS",
     "VERDICTS",
     "VERDICT_ORDER",
+    "VERDICT_COLORS",
+    "GEOMETRY_KINDS",
     "UNIT_CODE_PATTERN",
 ]
 
@@ -124,3 +126,15 @@ VERDICTS = {
     "permitted": "允许准入",
 }
 VERDICT_ORDER = tuple(VERDICTS)
+#: A site's kind by its geometry type: points, lines or polygons.
+GEOMETRY_KINDS = {
+    "Point": "point",
+    "MultiPoint": "point",
+    "LineString": "line",
+    "LinearRing": "line",
+    "MultiLineString": "line",
+    "Polygon": "polygon",
+    "MultiPolygon": "polygon",
+}
+#: The colour each verdict is shown in (banners, maps, reports).
+VERDICT_COLORS = {"prohibited": "#b71c1c", "needs_information": "#e65100", "conditional": "#f9a825", "permitted": "#2e7d32"}

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from zoning.cli.common import user_errors
+from zoning.verdict import deciding_findings
 
 __all__ = ["demo", "run_demo"]
 
@@ -62,8 +63,7 @@ def demo(out_dir, maps, offline):
     click.echo(f"{pack.name} {pack.version} ({pack.digest[:19]}…)")
     click.echo(f"{'site':<20} {'verdict 结论':<28} {'deciding clauses 决定条款':<40} expected")
     for meta, v in results:
-        deciding = {"prohibited": "prohibit", "needs_information": "needs_information", "conditional": "condition"}.get(v.verdict)
-        clauses = _shorten(list(dict.fromkeys(f["clause_id"] for f in v["findings"] if f["effect"] == deciding)), 40)
+        clauses = _shorten(list(dict.fromkeys(f["clause_id"] for f in deciding_findings(v.verdict, v["findings"]))), 40)
         mark = "✓" if meta.get("expected_verdict") in (None, v.verdict) else f"✗ expected {meta['expected_verdict']}"
         click.echo(f"{meta['demo_id']:<20} {v.verdict_zh + ' ' + v.verdict:<28} {clauses:<40} {mark}")
     out = Path(out_dir).resolve()

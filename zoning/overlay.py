@@ -3,12 +3,14 @@
 Everything is measured on the CGCS2000 3° Gauss–Krüger zone of each site's
 centroid (contract §3b). Layers are projected to a zone once, the first time a
 site falls in it, and kept with an STRtree and prepared geometries.
-Sites are processed as arrays, so screening many sites costs a few vectorised
-shapely calls, not a Python loop over geometry work.
+
+The result is columnar: an :class:`OverlayTable` holds, per layer, arrays of
+(site, feature, measure) pairs, so screening many sites costs a few vectorised
+shapely calls and numpy operations, not a Python loop over sites or pairs.
 """
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -19,7 +21,7 @@ from zoning.crs import CGCS2000, gk_zone_epsg
 from zoning.errors import OutsideRegionError
 from zoning.rasters import RasterLayer
 
-__all__ = ["PackIndex", "SiteOverlay", "LINE_TOLERANCE_M", "geometry_kind"]
+__all__ = ["PackIndex", "OverlayTable", "Pairs", "LAYERS", "LINE_TOLERANCE_M", "geometry_kind", "outside_error"]
 
 #: Line overlaps shorter than this count as touching (contract §3b).
 LINE_TOLERANCE_M = 0.1
@@ -27,8 +29,13 @@ LINE_TOLERANCE_M = 0.1
 #: reprojection are a few nanometres off it afterwards. A point this close to a boundary
 #: belongs to the polygon (conservative, contract §3b).
 SNAP_M = 1e-3
+#: The vector layers of a pack, in the order screening reads them.
+LAYERS = ("units", "red_line", "zones")
 
 _KINDS = vocab.GEOMETRY_KINDS
+POINT, LINE, POLYGON = 0, 1, 2
+_KIND_NAMES = np.array(["point", "line", "polygon"], dtype=object)
+_KIND_CODE = {"point": POINT, "line": LINE, "polygon": POLYGON}
 
 
 def geometry_kind(geom):
@@ -56,7 +63,7 @@ class _ZoneView:
         self.forward = _projector(fwd)
         self.inverse = _projector(inv)
         self.layers = {}
-        for name in ("units", "red_line", "zones"):
+        for name in LAYERS:
             gdf = getattr(pack, name)
             geoms = shapely.transform(np.asarray(gdf.geometry.values, dtype=object), self.forward)
             geoms = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
@@ -84,26 +91,93 @@ class _ZoneView:
 
 
 @dataclass
-class SiteOverlay:
-    """What one site touches. Indices refer to rows of the pack's layers."""
+class Pairs:
+    """(site, feature, measure) pairs of one layer, sorted by site.
 
-    kind: str
-    epsg: int
-    geometry_gk: object
-    measure: float                   # m² (polygon), m (line), 0 (point)
-    centroid: tuple                  # lon, lat
-    outside_share: float = 0.0
-    units: list = field(default_factory=list)      # [(row, measure, share)]
-    red_line: list = field(default_factory=list)
-    zones: list = field(default_factory=list)
-    near: list = field(default_factory=list)       # [(layer, row, distance_m)]
-    rasters: dict = field(default_factory=dict)    # name -> (mean, max)
-    touching: list = field(default_factory=list)   # [(layer, row, measure)]
-    error: str | None = None
+    ``amount`` is m² for polygon sites, m for lines and 0 for points; ``share`` is
+    amount / the site's area or length (1 for points). Within a site, pairs are in
+    the order verdicts list them: largest overlap first (to the cm²), then by row.
+    """
 
-    @property
-    def unit_rows(self):
-        return [u[0] for u in self.units]
+    site: np.ndarray
+    feat: np.ndarray
+    amount: np.ndarray
+    share: np.ndarray
+
+    @classmethod
+    def empty(cls):
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+
+    def __len__(self):
+        return len(self.site)
+
+    def take(self, mask):
+        return Pairs(self.site[mask], self.feat[mask], self.amount[mask], self.share[mask])
+
+    @classmethod
+    def concat(cls, parts):
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, k) for p in parts]) for k in ("site", "feat", "amount", "share")))
+
+    def sorted(self, by_amount=True):
+        if by_amount:
+            order = np.lexsort((self.feat, -np.round(self.amount, 2), self.site))
+        else:
+            order = np.lexsort((self.feat, self.site))
+        return self.take(order)
+
+    def bounds(self, n):
+        """``start, stop`` arrays: site ``i``'s pairs are ``start[i]:stop[i]``."""
+        return np.searchsorted(self.site, np.arange(n)), np.searchsorted(self.site, np.arange(n), side="right")
+
+    def counts(self, n):
+        return np.bincount(self.site, minlength=n)
+
+
+class OverlayTable:
+    """What every site of one overlay call touches, as arrays.
+
+    Attributes
+    ----------
+    n : int
+        Number of sites.
+    kind : ndarray of int8
+        :data:`POINT`, :data:`LINE` or :data:`POLYGON` per site.
+    epsg : ndarray of int
+        The GK zone each site was measured on.
+    measure, lon, lat, outside_share : ndarray of float
+        Area (m²) or length (m) of each site, its centroid, the share outside the region.
+    ok : ndarray of bool
+        False for sites wholly outside the pack's region.
+    geometry_gk : ndarray of shapely geometries
+        Each site on its GK zone (clipped to the region when partly outside).
+    pairs, touching : dict of layer name → :class:`Pairs`
+        Overlapping pairs, and those that only touch (below the tolerance) or lie within
+        :data:`SNAP_M`.
+    near : dict of layer name → :class:`Pairs`
+        Features within the near distance (``amount`` = distance in m), sorted by site.
+    rasters : dict of raster name → (mean, max) arrays (NaN for no data)
+    """
+
+    def __init__(self, n):
+        self.n = n
+        self.kind = np.zeros(n, np.int8)
+        self.epsg = np.zeros(n, np.int64)
+        self.measure = np.zeros(n)
+        self.lon = np.zeros(n)
+        self.lat = np.zeros(n)
+        self.outside_share = np.zeros(n)
+        self.ok = np.zeros(n, bool)
+        self.geometry_gk = np.empty(n, dtype=object)
+        self.pairs = {}
+        self.touching = {}
+        self.near = {}
+        self.rasters = {}
+
+    def kind_name(self, i):
+        return _KIND_NAMES[self.kind[i]]
 
 
 class PackIndex:
@@ -113,9 +187,9 @@ class PackIndex:
     --------
     >>> from zoning import load_pack
     >>> index = load_pack().index
-    >>> ov = index.overlay([shapely.Point(119.95, 30.55)], near_m=0)[0]
-    >>> ov.kind, ov.epsg, len(ov.units) >= 1
-    ('point', 4549, True)
+    >>> table = index.overlay([shapely.Point(119.95, 30.55)], near_m=0)
+    >>> int(table.epsg[0]), bool(table.ok[0]), len(table.pairs["units"]) >= 1
+    (4549, True, True)
     """
 
     def __init__(self, pack):
@@ -136,130 +210,139 @@ class PackIndex:
                     self._views[epsg] = view
         return view
 
-    def overlay(self, geoms, near_m=0.0, near_layers=("red_line", "zones", "units")):
-        """Overlay sites (an array of lon/lat geometries of one kind each) on the pack.
+    def overlay(self, geoms, near_m=0.0, near_layers=LAYERS):
+        """Overlay sites (an array of valid 2-D lon/lat geometries) on the pack.
 
-        Returns one :class:`SiteOverlay` per site; a site wholly outside the pack's
-        region has ``error`` set (``screen`` raises it, ``screen_many`` reports it).
+        Returns an :class:`OverlayTable`; a site wholly outside the pack's region has
+        ``ok`` False (``screen`` raises :func:`outside_error`, ``screen_many`` reports it).
         """
         geoms = np.asarray(geoms, dtype=object)
         n = len(geoms)
-        kinds = np.array([geometry_kind(g) for g in geoms], dtype=object)
+        table = OverlayTable(n)
+        if n == 0:
+            for name in LAYERS:
+                table.pairs[name] = table.touching[name] = table.near[name] = Pairs.empty()
+            return table
+        table.kind = np.array([_KIND_CODE[_KINDS[t]] for t in _type_names(geoms)], dtype=np.int8)
         centroids = shapely.centroid(geoms)
-        lons, lats = shapely.get_x(centroids), shapely.get_y(centroids)
-        epsgs = np.array([gk_zone_epsg(x) for x in lons])
-        results = [None] * n
-        for epsg in np.unique(epsgs):
-            sel = np.flatnonzero(epsgs == epsg)
+        table.lon, table.lat = shapely.get_x(centroids), shapely.get_y(centroids)
+        table.epsg = _gk_epsgs(table.lon)
+        parts = {k: {name: [] for name in LAYERS} for k in ("pairs", "touching", "near")}
+        lonlat = geoms.copy()
+        for epsg in np.unique(table.epsg):
+            sel = np.flatnonzero(table.epsg == epsg)
             view = self.view(int(epsg))
-            gk = view.to_gk(geoms[sel])
-            self._overlay_zone(view, sel, geoms[sel], gk, kinds[sel], lons[sel], lats[sel], near_m, near_layers, results)
-        return results
+            self._overlay_zone(view, sel, lonlat, table, near_m, near_layers, parts)
+        for name in LAYERS:
+            table.pairs[name] = Pairs.concat(parts["pairs"][name]).sorted()
+            table.touching[name] = Pairs.concat(parts["touching"][name]).sorted(by_amount=False)
+            table.near[name] = Pairs.concat(parts["near"][name]).sorted(by_amount=False)
+        if self.rasters and table.ok.any():
+            self._raster_stats(table, lonlat)
+        return table
 
-    def _overlay_zone(self, view, sel, lonlat, gk, kinds, lons, lats, near_m, near_layers, results):
-        measure = np.where(kinds == "polygon", shapely.area(gk), np.where(kinds == "line", shapely.length(gk), 0.0))
-        out = [
-            SiteOverlay(str(kinds[i]), view.epsg, gk[i], float(measure[i]), (float(lons[i]), float(lats[i])))
-            for i in range(len(sel))
-        ]
-        # Units first: they tell how much of each site lies inside the region.
-        for name in ("units", "red_line", "zones"):
+    def _overlay_zone(self, view, sel, lonlat, table, near_m, near_layers, parts):
+        kinds = table.kind[sel]
+        gk = view.to_gk(lonlat[sel])
+        m = len(sel)
+        measure = np.where(kinds == POLYGON, shapely.area(gk), np.where(kinds == LINE, shapely.length(gk), 0.0))
+        table.measure[sel] = measure
+        pairs = {}
+        for name in LAYERS:
             layer_geoms, tree = view.layers[name]
             if not len(layer_geoms):
+                pairs[name] = (Pairs.empty(), Pairs.empty())
                 continue
             site_i, feat_i = _touching_pairs(tree, layer_geoms, gk)
-            if not len(site_i):
-                continue
             pair_kind = kinds[site_i]
             amount = np.zeros(len(site_i))
-            poly_or_line = pair_kind != "point"
-            if poly_or_line.any():
-                si, fi = site_i[poly_or_line], feat_i[poly_or_line]
+            extended = pair_kind != POINT
+            if extended.any():
+                si, fi = site_i[extended], feat_i[extended]
                 whole = shapely.contains_properly(layer_geoms[fi], gk[si])
-                part = np.zeros(len(si))
-                part[whole] = measure[si[whole]]
+                part = np.where(whole, measure[si], 0.0)
                 cut = ~whole
                 if cut.any():
                     pieces = shapely.intersection(gk[si[cut]], layer_geoms[fi[cut]])
-                    is_poly = pair_kind[poly_or_line][cut] == "polygon"
-                    part[cut] = np.where(is_poly, shapely.area(pieces), shapely.length(pieces))
-                amount[poly_or_line] = part
-            for s, f, k, a in zip(site_i, feat_i, pair_kind, amount):
-                ov = out[s]
-                if k == "point":
-                    getattr(ov, name).append((int(f), 0.0, 1.0))
-                    continue
-                tol = self.tolerance_m2 if k == "polygon" else LINE_TOLERANCE_M
-                if a < tol:
-                    ov.touching.append((name, int(f), float(a)))
-                else:
-                    share = float(a / ov.measure) if ov.measure > 0 else 0.0
-                    getattr(ov, name).append((int(f), float(a), share))
-        for i, ov in enumerate(out):
-            if not ov.units:
-                ov.error = "outside"
-                continue
-            if ov.kind != "point":
-                inside = sum(a for _, a, _ in ov.units)
-                share = 1.0 - inside / ov.measure if ov.measure > 0 else 0.0
-                ov.outside_share = share if share > 1e-6 else 0.0
-            for name in ("units", "red_line", "zones"):
-                getattr(ov, name).sort(key=lambda t: (-round(t[1], 2), t[0]))
+                    part[cut] = np.where(pair_kind[extended][cut] == POLYGON, shapely.area(pieces), shapely.length(pieces))
+                amount[extended] = part
+            tol = np.where(pair_kind == POLYGON, self.tolerance_m2, LINE_TOLERANCE_M)
+            overlapping = ~extended | (amount >= tol)
+            site_measure = measure[site_i]
+            share = np.where(extended, np.divide(amount, site_measure, out=np.zeros(len(amount)), where=site_measure > 0), 1.0)
+            hit = Pairs(site_i, feat_i, amount, share)
+            pairs[name] = (hit.take(overlapping), hit.take(~overlapping))
+        units = pairs["units"][0]
+        ok = np.bincount(units.site, minlength=m) > 0
+        inside = np.bincount(units.site, weights=units.amount, minlength=m)
+        outside = np.where((kinds != POINT) & (measure > 0), 1.0 - np.divide(inside, measure, out=np.ones(m), where=measure > 0), 0.0)
+        outside = np.where(outside > 1e-6, outside, 0.0)
+        outside[~ok] = 0.0
+        table.ok[sel] = ok
+        table.outside_share[sel] = outside
         # The part inside the region, for sites partly outside (rare): distances and
         # rasters are then measured on it.
-        partial = [i for i, ov in enumerate(out) if ov.error is None and ov.outside_share > 0]
-        if partial:
+        partial = np.flatnonzero(ok & (outside > 0))
+        if len(partial):
             clipped = shapely.intersection(gk[partial], view.region)
-            for j, i in enumerate(partial):
-                out[i].geometry_gk = clipped[j]
-            lonlat = lonlat.copy()
-            lonlat[partial] = view.to_lonlat(clipped)
-        ok = np.array([ov.error is None for ov in out])
+            gk = gk.copy()
+            gk[partial] = clipped
+            lonlat[sel[partial]] = view.to_lonlat(clipped)
+        table.geometry_gk[sel] = gk
         if near_m and near_m > 0 and ok.any():
             idx = np.flatnonzero(ok)
-            geoms_in = np.array([out[i].geometry_gk for i in idx], dtype=object)
+            geoms_in = gk[idx]
+            b = shapely.bounds(geoms_in)
+            boxes = shapely.box(b[:, 0] - near_m, b[:, 1] - near_m, b[:, 2] + near_m, b[:, 3] + near_m)
             for name in near_layers:
                 layer_geoms, tree = view.layers[name]
                 if not len(layer_geoms):
                     continue
                 # Candidates by envelope, then one exact distance each; features the
-                # site overlaps are at 0 m and need no distance computed.
-                b = shapely.bounds(geoms_in)
-                boxes = shapely.box(b[:, 0] - near_m, b[:, 1] - near_m, b[:, 2] + near_m, b[:, 3] + near_m)
-                site_i, feat_i = tree.query(boxes)
-                if not len(site_i):
+                # site overlaps or touches are at 0 m and need no distance computed.
+                s_i, f_i = tree.query(boxes)
+                if not len(s_i):
                     continue
-                hit = {(int(s), r) for s, i in enumerate(idx) for r, *_ in getattr(out[i], name)}
-                touching = {(int(s), r) for s, i in enumerate(idx) for lay, r, _ in out[i].touching if lay == name}
-                known = np.array([(int(s), int(f)) in hit or (int(s), int(f)) in touching for s, f in zip(site_i, feat_i)], dtype=bool)
-                dist = np.zeros(len(site_i))
-                if (~known).any():
-                    dist[~known] = shapely.distance(geoms_in[site_i[~known]], layer_geoms[feat_i[~known]])
+                s_site = idx[s_i]
+                nf = len(layer_geoms)
+                hit, touch = pairs[name]
+                known = np.isin(s_site * nf + f_i, np.concatenate([hit.site * nf + hit.feat, touch.site * nf + touch.feat]))
+                dist = np.zeros(len(s_i))
+                rest = ~known
+                if rest.any():
+                    dist[rest] = shapely.distance(geoms_in[s_i[rest]], layer_geoms[f_i[rest]])
                 keep = dist <= near_m
-                for s, f, d in zip(site_i[keep], feat_i[keep], dist[keep]):
-                    out[idx[s]].near.append((name, int(f), float(d)))
-        if self.rasters and ok.any():
-            self._raster_stats(view, out, lonlat, ok)
-        for i, ov in enumerate(out):
-            results[sel[i]] = ov
+                parts["near"][name].append(Pairs(sel[s_site[keep]], f_i[keep], dist[keep], np.zeros(int(keep.sum()))))
+        for name in LAYERS:
+            hit, touch = pairs[name]
+            for key, p in (("pairs", hit), ("touching", touch)):
+                if len(p):
+                    parts[key][name].append(Pairs(sel[p.site], p.feat, p.amount, p.share))
 
-    def _raster_stats(self, view, out, lonlat, ok):
-        kinds = np.array([ov.kind for ov in out], dtype=object)
+    def _raster_stats(self, table, lonlat):
         for name, layer in self.rasters.items():
-            for kind, fn in (("polygon", layer.polygon_stats), ("point", layer.point_stats), ("line", None)):
-                idx = np.flatnonzero(ok & (kinds == kind))
-                if not len(idx):
-                    continue
-                if kind == "line":
-                    to_metric = _raster_to_metric(layer, view)
-                    mean, mx = layer.line_stats(lonlat[idx], to_metric)
-                else:
-                    mean, mx = fn(lonlat[idx])
-                for j, i in enumerate(idx):
-                    out[i].rasters[name] = (
-                        None if np.isnan(mean[j]) else float(mean[j]),
-                        None if np.isnan(mx[j]) else float(mx[j]),
-                    )
+            mean, mx = np.full(table.n, np.nan), np.full(table.n, np.nan)
+            for kind, fn in ((POLYGON, layer.polygon_stats), (POINT, layer.point_stats)):
+                idx = np.flatnonzero(table.ok & (table.kind == kind))
+                if len(idx):
+                    mean[idx], mx[idx] = fn(lonlat[idx])
+            for epsg in np.unique(table.epsg):
+                idx = np.flatnonzero(table.ok & (table.kind == LINE) & (table.epsg == epsg))
+                if len(idx):
+                    mean[idx], mx[idx] = layer.line_stats(lonlat[idx], _raster_to_metric(layer, self.view(int(epsg))))
+            table.rasters[name] = (mean, mx)
+
+
+def _type_names(geoms):
+    ids = shapely.get_type_id(geoms)
+    names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection"], dtype=object)
+    return names[ids]
+
+
+def _gk_epsgs(lons):
+    """The GK zone EPSG code of each longitude: :func:`zoning.crs.gk_zone_epsg`, vectorised."""
+    zone = np.clip(np.floor((np.asarray(lons, dtype=float) + 1.5) / 3.0), 25, 45).astype(np.int64)
+    return 4534 + zone - 25
 
 
 def _touching_pairs(tree, layer_geoms, geoms):

@@ -12,12 +12,19 @@ from dataclasses import dataclass
 from zoning import vocab
 from zoning.industry import industries
 
-__all__ = ["Finding", "evaluate_when", "evaluate", "clause_places", "zone_matches", "quota_findings", "quota_table", "QUOTA_NEAR"]
+__all__ = [
+    "Finding", "Outcome", "evaluate_when", "clause_outcome", "evaluate", "clause_places", "zone_matches",
+    "quota_findings", "quota_table", "quota_status", "QUOTA_NEAR", "QUOTA_EFFECT", "EFFECT_CODES", "NO_EFFECT",
+]
 
 #: Demand above this share of the remaining quota is "near" the ceiling.
 QUOTA_NEAR = 0.8
 
 _TIER_ORDER = {t: i for i, t in enumerate(vocab.TIERS)}
+#: Effects as small integers, most restrictive first; the bulk engine compares these.
+EFFECT_CODES = {"prohibit": 0, "needs_information": 1, "condition": 2}
+#: The code of a clause (or quota) that does not fire.
+NO_EFFECT = 3
 
 
 @dataclass(frozen=True)
@@ -252,37 +259,78 @@ def _obligations(clause, project):
     return out, missing
 
 
-def evaluate(clauses, ctx, project, when_cache=None):
-    """All clause findings for one site: a list of :class:`Finding` in rules order."""
+@dataclass(frozen=True)
+class Outcome:
+    """What a clause does for one project, wherever it lives.
+
+    ``effect`` is ``prohibit``, ``condition`` or ``needs_information``, or None when a
+    ``when`` condition is known to be false (the clause does not fire).
+    """
+
+    effect: str | None
+    missing: tuple = ()
+    reasons: tuple = ()
+    obligations: tuple = ()
+
+    @property
+    def code(self):
+        """:data:`EFFECT_CODES` of the effect, :data:`NO_EFFECT` when it does not fire."""
+        return NO_EFFECT if self.effect is None else EFFECT_CODES[self.effect]
+
+
+def clause_outcome(clause, project):
+    """The :class:`Outcome` of ``clause`` for ``project``: its ``when``, then its offsets.
+
+    A condition clause whose offset needs an emission that was not given asks for it.
+
+    Examples
+    --------
+    >>> from zoning.schema import Clause
+    >>> from zoning.project import parse_project
+    >>> c = Clause.model_validate({"id": "X", "tier": "city", "dimension": "emission_control", "text": "t",
+    ...     "applies_in": {"everywhere": True}, "effect": "condition", "when": {"industry": ["26"]},
+    ...     "obligations": [{"text": "2倍削减", "offset": {"pollutants": ["VOCs"], "ratio": 2}}]})
+    >>> clause_outcome(c, parse_project({"industry": "2614"})).effect
+    'needs_information'
+    >>> clause_outcome(c, parse_project({"industry": "2614", "emissions": {"VOCs": 3}})).obligations[0]["amount_t"]
+    6.0
+    """
+    state, missing, reasons = evaluate_when(clause.when, project)
+    if state is False:
+        return Outcome(None)
+    effect, obligations = clause.effect, ()
+    if state is None:
+        effect = "needs_information"
+    elif effect == "condition":
+        obs, need = _obligations(clause, project)
+        obligations = tuple(obs)
+        if need:
+            effect, missing = "needs_information", tuple(dict.fromkeys(need))
+    return Outcome(effect, tuple(missing), tuple(reasons), obligations)
+
+
+def evaluate(clauses, ctx, project, outcomes=None):
+    """All clause findings for one site: a list of :class:`Finding` in rules order.
+
+    ``outcomes`` maps clause ids to their :func:`clause_outcome` for ``project`` (computed
+    here when absent).
+    """
     findings = []
     for clause in clauses:
         places = clause_places(clause, ctx)
         if not places:
             continue
-        if when_cache is not None and clause.id in when_cache:
-            state, missing, reasons = when_cache[clause.id]
-        else:
-            state, missing, reasons = evaluate_when(clause.when, project)
-            if when_cache is not None:
-                when_cache[clause.id] = (state, missing, reasons)
-        if state is False:
+        outcome = outcomes[clause.id] if outcomes is not None else clause_outcome(clause, project)
+        if outcome.effect is None:
             continue
-        effect = clause.effect
-        obligations = ()
-        if state is None:
-            effect = "needs_information"
-        elif effect == "condition":
-            obs, need = _obligations(clause, project)
-            obligations = tuple(obs)
-            if need:
-                effect, missing, state = "needs_information", tuple(dict.fromkeys(need)), None
         for where, place in places:
-            if state is None:
-                because = f"{place}; the clause may apply but needs: {', '.join(missing)}"
+            if outcome.effect == "needs_information":
+                because = f"{place}; the clause may apply but needs: {', '.join(outcome.missing)}"
             else:
-                because = "; ".join([place, *reasons])
+                because = "; ".join([place, *outcome.reasons])
             findings.append(
-                Finding(clause.id, clause.tier, clause.dimension, effect, clause.text, where, because, tuple(missing), obligations, clause.source)
+                Finding(clause.id, clause.tier, clause.dimension, outcome.effect, clause.text, where, because,
+                        outcome.missing, outcome.obligations, clause.source)
             )
     return findings
 
@@ -316,27 +364,40 @@ def quota_findings(ctx, quotas, project):
     return entries, findings
 
 
+def quota_status(row, project):
+    """``ok``, ``near``, ``over`` or ``unknown`` (the project gave no demand) for one quota row."""
+    demand = project.attr(row["resource"])
+    if demand is None:
+        return "unknown"
+    remaining = float(row["remaining"])
+    if demand > remaining:
+        return "over"
+    if demand > QUOTA_NEAR * remaining:
+        return "near"
+    return "ok"
+
+
+#: The effect code of each quota status.
+QUOTA_EFFECT = {"unknown": EFFECT_CODES["needs_information"], "over": EFFECT_CODES["prohibit"], "near": EFFECT_CODES["condition"], "ok": NO_EFFECT}
+
+
 def _quota(row, project, entries, findings):
     scope, resource = row["scope"], row["resource"]
     name, unit = vocab.RESOURCES[resource]
     demand = project.attr(resource)
     remaining, cap, used = float(row["remaining"]), float(row["cap"]), float(row["used"])
     cid = f"quota:{scope}:{resource}"
-    entry = {"scope": scope, "resource": resource, "demand": demand, "remaining": remaining, "cap": cap}
+    status = quota_status(row, project)
+    entry = {"scope": scope, "resource": resource, "demand": demand, "remaining": remaining, "cap": cap, "status": status}
     text = f"资源利用上线：{scope} {name}上限 {cap:,.0f} {unit}，已用 {used:,.0f}，剩余 {remaining:,.0f} {unit}"
-    if demand is None:
-        entry["status"] = "unknown"
+    if status == "unknown":
         findings.append(Finding(cid, "unit", "resource_efficiency", "needs_information", text, scope,
                                 f"the site lies in quota scope {scope}; the project's {resource} is needed to check the remaining {remaining:,.0f} {unit}", (resource,)))
-    elif demand > remaining:
-        entry["status"] = "over"
+    elif status == "over":
         findings.append(Finding(cid, "unit", "resource_efficiency", "prohibit", text, scope,
                                 f"demand {demand:,.0f} {unit} exceeds the remaining {remaining:,.0f} {unit} of {scope}"))
-    elif demand > QUOTA_NEAR * remaining:
-        entry["status"] = "near"
+    elif status == "near":
         findings.append(Finding(cid, "unit", "resource_efficiency", "condition", text, scope,
                                 f"demand {demand:,.0f} {unit} is over {QUOTA_NEAR:.0%} of the remaining {remaining:,.0f} {unit} of {scope}",
                                 obligations=({"text": f"{name}需求接近{scope}剩余额度，须落实区域{name}平衡或削减方案", "pollutant": None, "amount_t": None},)))
-    else:
-        entry["status"] = "ok"
     entries.append(entry)

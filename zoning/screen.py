@@ -1,7 +1,10 @@
-"""Screening: a site and a project in, a :class:`~zoning.verdict.Verdict` out.
+"""Screening: sites and a project in, verdicts out — one engine for one site and for many.
 
-:func:`screen` handles one site; :func:`screen_many` a GeoDataFrame of candidate
-sites, with the geometry work done in bulk.
+:func:`screen_many` runs the columnar engine (:mod:`zoning.overlay` for the geometry,
+:mod:`zoning.bulk` for the clauses) over a GeoDataFrame and returns verdict columns;
+:func:`screen` is the same engine on one row, with the full
+:class:`~zoning.verdict.Verdict` built from that row. Full verdicts are built only when
+asked (``full=True``) and are checked against the columns, so the two never disagree.
 """
 
 from dataclasses import dataclass
@@ -11,14 +14,23 @@ import pandas as pd
 import shapely
 
 from zoning import __version__, vocab
+from zoning.bulk import VERDICT_OF_CODE, ClausePlan, verdict_columns
 from zoning.errors import SiteError, ZoningError
-from zoning.overlay import outside_error
+from zoning.overlay import LAYERS, LINE, POINT, POLYGON, outside_error
 from zoning.pack import LAYER_FIELDS, LAYER_IDS
 from zoning.project import PROJECT_KEYS, Project, parse_project
-from zoning.rules import evaluate, quota_findings, quota_table, zone_matches
+from zoning.rules import evaluate, quota_findings, quota_table
 from zoning.verdict import Verdict, decide, deciding_findings
 
-__all__ = ["screen", "screen_many", "near_distance", "near_layers", "ScreeningTables"]
+__all__ = ["screen", "screen_many", "near_distance", "near_layers", "ScreeningTables", "CHUNK_SITES"]
+
+#: screen_many works through this many sites at a time (bounds the (site × clause) arrays).
+CHUNK_SITES = 50_000
+_VERDICTS = np.array(VERDICT_OF_CODE, dtype=object)
+_VERDICTS_ZH = np.array([vocab.VERDICTS[v] for v in VERDICT_OF_CODE], dtype=object)
+#: shapely type ids of the geometry types a site may have.
+_SITE_TYPES = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon"}
+
 
 @dataclass
 class _Context:
@@ -52,17 +64,19 @@ class ScreeningTables:
     """What screening looks up for every site, derived once per pack (``Pack._screening``).
 
     ``records``: per layer, the verdict entry of each row (required fields, ``subtype``,
-    other fields as ``attributes``); ``near_m`` and ``near_layers``: how far and in which
-    layers near clauses look; ``quotas``: quotas by scope; ``zone_match``: the zones each
-    zone-type clause names.
+    other fields as ``attributes``); ``ids``: each layer's id column as an array;
+    ``near_m`` and ``near_layers``: how far and in which layers near clauses look;
+    ``quotas``: quotas by scope; ``plan``: the clauses as arrays (:class:`zoning.bulk.ClausePlan`).
     """
 
     def __init__(self, pack):
         self.records = {name: _layer_records(getattr(pack, name), fields) for name, fields in LAYER_FIELDS.items()}
+        self.ids = {name: getattr(pack, name)[LAYER_IDS[name]].to_numpy(dtype=object) for name in LAYERS}
         self.near_m = near_distance(pack)
         self.near_layers = near_layers(pack)
         self.quotas = quota_table(pack.quotas)
-        self.zone_match = zone_matches(pack.clauses, dict(zip(pack.zones["zone_id"], pack.zones["zone_type"])))
+        self.plan = ClausePlan(pack, self.quotas)
+        self.zone_match = self.plan.zone_match
 
 
 def _layer_records(gdf, fields):
@@ -91,43 +105,82 @@ def _plain(value):
     return value
 
 
-def _overlap_entries(records, hits, kind):
+# ----------------------------------------------------------------------------
+# the engine: one call over many sites
+
+
+@dataclass
+class _Run:
+    """One engine call: the overlay table, the projects' outcomes and the verdict columns."""
+
+    table: object
+    columns: object
+    outcomes: list
+    raster_values: dict  # name -> array of the statistic the standard is compared with
+
+
+def _run(pack, geoms, group, projects):
+    tables = pack._screening
+    table = pack.index.overlay(geoms, near_m=tables.near_m, near_layers=tables.near_layers)
+    values, exceed = {}, {}
+    for name, ref in pack.rasters.items():
+        mean, mx = table.rasters.get(name, (np.full(table.n, np.nan), np.full(table.n, np.nan)))
+        value = mean if ref.statistic == "mean" else mx
+        values[name] = value
+        # Compared as the verdict shows the value, to 4 decimals.
+        exceed[name] = np.fromiter((v == v and round(v, 4) > ref.standard for v in value.tolist()), bool, table.n)
+    outcomes = [tables.plan.outcomes(p) for p in projects]
+    columns = verdict_columns(tables.plan, table, np.asarray(group, dtype=np.int64), outcomes, exceed)
+    return _Run(table, columns, outcomes, values)
+
+
+def _slice(pairs, i):
+    a, b = np.searchsorted(pairs.site, [i, i + 1])
+    return range(int(a), int(b))
+
+
+def _overlap_entries(records, pairs, i, kind):
     out = []
-    for row, amount, share in hits:
-        entry = {k: v for k, v in records[row].items() if k != "attributes"}
+    for k in _slice(pairs, i):
+        rec = records[pairs.feat[k]]
+        entry = {key: v for key, v in rec.items() if key != "attributes"}
         if kind == "polygon":
-            entry["overlap_m2"] = round(amount, 2)
+            entry["overlap_m2"] = round(float(pairs.amount[k]), 2)
         elif kind == "line":
-            entry["overlap_m"] = round(amount, 2)
-        entry["overlap_share"] = round(share, 6)
-        if "attributes" in records[row]:
-            entry["attributes"] = dict(records[row]["attributes"])
+            entry["overlap_m"] = round(float(pairs.amount[k]), 2)
+        entry["overlap_share"] = round(float(pairs.share[k]), 6)
+        if "attributes" in rec:
+            entry["attributes"] = dict(rec["attributes"])
         out.append(entry)
     return out
 
 
-def _context(pack, ov):
+def _context(pack, run, i):
     tables = pack._screening
     recs = tables.records
-    units = _overlap_entries(recs["units"], ov.units, ov.kind)
-    red = _overlap_entries(recs["red_line"], ov.red_line, ov.kind)
-    zones = _overlap_entries(recs["zones"], ov.zones, ov.kind)
+    table = run.table
+    kind = table.kind_name(i)
+    units, red, zones = (_overlap_entries(recs[name], table.pairs[name], i, kind) for name in LAYERS)
     near = []
-    for layer, row, dist in ov.near:
-        rec = recs[layer][row]
-        entry = {"layer": layer, "id": rec[LAYER_IDS[layer]], "distance_m": round(dist, 2)}
-        name = rec.get("unit_name") or rec.get("name")
-        if name:
-            entry["name"] = name
-        if layer == "zones":
-            entry["zone_type"] = rec["zone_type"]
-        if layer == "units":
-            entry["category"] = rec["category"]
-        near.append(entry)
+    for layer in LAYERS:
+        p = table.near[layer]
+        for k in _slice(p, i):
+            rec = recs[layer][p.feat[k]]
+            entry = {"layer": layer, "id": rec[LAYER_IDS[layer]], "distance_m": round(float(p.amount[k]), 2)}
+            name = rec.get("unit_name") or rec.get("name")
+            if name:
+                entry["name"] = name
+            if layer == "zones":
+                entry["zone_type"] = rec["zone_type"]
+            if layer == "units":
+                entry["category"] = rec["category"]
+            near.append(entry)
     near.sort(key=lambda n: (n["distance_m"], n["layer"], n["id"]))
     rasters = {}
     for name, ref in pack.rasters.items():
-        mean, mx = ov.rasters.get(name, (None, None))
+        mean, mx = (float(a[i]) for a in table.rasters[name]) if name in table.rasters else (np.nan, np.nan)
+        mean = None if np.isnan(mean) else mean
+        mx = None if np.isnan(mx) else mx
         value = mean if ref.statistic == "mean" else mx
         rasters[name] = {
             "name": name,
@@ -143,18 +196,22 @@ def _context(pack, ov):
     return _Context(units, red, zones, near, rasters, pack.region, tables.zone_match)
 
 
-def _warnings(pack, ov, ctx):
+def _warnings(pack, run, i, ctx):
+    table = run.table
     out = []
-    if ov.outside_share > 0:
-        out.append(f"{ov.outside_share:.1%} of the site lies outside the pack's region {pack.region}; only the part inside was screened")
-    recs = pack._screening.records
-    for layer, row, amount in sorted(ov.touching, key=lambda t: (t[0], t[1])):
-        ident = recs[layer][row][LAYER_IDS[layer]]
-        if amount > 0:
-            unit = "m²" if ov.kind == "polygon" else "m"
-            out.append(f"the site touches {layer} {ident} with an overlap of {amount:.3f} {unit}, below the tolerance; counted as touching, not overlapping")
-        else:
-            out.append(f"the site touches {layer} {ident} along its boundary; touching is not overlapping")
+    if table.outside_share[i] > 0:
+        out.append(f"{table.outside_share[i]:.1%} of the site lies outside the pack's region {pack.region}; only the part inside was screened")
+    ids = pack._screening.ids
+    unit = "m²" if table.kind[i] == POLYGON else "m"
+    for layer in sorted(LAYERS):
+        p = table.touching[layer]
+        for k in _slice(p, i):
+            ident = ids[layer][p.feat[k]]
+            amount = float(p.amount[k])
+            if amount > 0:
+                out.append(f"the site touches {layer} {ident} with an overlap of {amount:.3f} {unit}, below the tolerance; counted as touching, not overlapping")
+            else:
+                out.append(f"the site touches {layer} {ident} along its boundary; touching is not overlapping")
     for r in ctx.rasters.values():
         if r["value"] is None:
             out.append(f"raster {r['name']} has no data over the site; clauses on it were not checked")
@@ -181,28 +238,34 @@ def _obligations(findings):
     return out + list(texts.values())
 
 
-def _missing(findings):
-    seen = dict.fromkeys(m for f in findings for m in f.missing)
-    return list(seen)
-
-
-def _build(pack, site_geom, site_meta, ov, project, when_cache=None, site_warnings=()):
-    ctx = _context(pack, ov)
-    findings = evaluate(pack.clauses, ctx, project, when_cache)
+def _verdict(pack, run, i, group, geom, project, site_meta, site_warnings=()):
+    """The full :class:`Verdict` of site ``i`` of a run, checked against its columns."""
+    ctx = _context(pack, run, i)
+    outcome = run.outcomes[group]
+    findings = evaluate(pack.clauses, ctx, project, outcome.by_id)
     quota_entries, quota_f = quota_findings(ctx, pack._screening.quotas, project)
     findings = findings + quota_f
     verdict = decide(findings)
-    centroid = [round(ov.centroid[0], 7), round(ov.centroid[1], 7)]
+    cols, table = run.columns, run.table
+    blocking = ";".join(dict.fromkeys(f.clause_id for f in deciding_findings(verdict, findings)))
+    missing = list(dict.fromkeys(m for f in findings for m in f.missing))
+    if (verdict, blocking, ";".join(missing), len(findings)) != (VERDICT_OF_CODE[cols.rank[i]], cols.blocking[i], cols.missing[i], int(cols.n_findings[i])):
+        raise AssertionError(  # a bug in the engine, never the user's input
+            f"internal inconsistency: findings give {verdict} [{blocking}] missing [{';'.join(missing)}] ({len(findings)}), "
+            f"the columns {VERDICT_OF_CODE[cols.rank[i]]} [{cols.blocking[i]}] missing [{cols.missing[i]}] ({cols.n_findings[i]})"
+        )
+    kind = table.kind[i]
+    measure = float(table.measure[i])
     site = {
-        "geometry_type": site_geom.geom_type,
-        "area_m2": round(ov.measure, 2) if ov.kind == "polygon" else 0.0,
-        "length_m": round(ov.measure, 2) if ov.kind == "line" else 0.0,
-        "area_crs": f"EPSG:{ov.epsg}",
-        "centroid": centroid,
-        "outside_share": round(ov.outside_share, 6),
+        "geometry_type": geom.geom_type,
+        "area_m2": round(measure, 2) if kind == POLYGON else 0.0,
+        "length_m": round(measure, 2) if kind == LINE else 0.0,
+        "area_crs": f"EPSG:{int(table.epsg[i])}",
+        "centroid": [round(float(table.lon[i]), 7), round(float(table.lat[i]), 7)],
+        "outside_share": round(float(table.outside_share[i]), 6),
     }
     site.update(site_meta)
-    warnings = list(site_warnings) + list(project.warnings) + _warnings(pack, ov, ctx)
+    warnings = list(site_warnings) + list(project.warnings) + _warnings(pack, run, i, ctx)
     data = {
         "verdict": verdict,
         "verdict_zh": vocab.VERDICTS[verdict],
@@ -218,10 +281,10 @@ def _build(pack, site_geom, site_meta, ov, project, when_cache=None, site_warnin
         "quotas": quota_entries,
         "findings": [f.to_dict() for f in findings],
         "obligations": _obligations(findings),
-        "missing": _missing(findings),
+        "missing": missing,
         "warnings": warnings,
     }
-    return Verdict(data, site_geom, pack), findings
+    return Verdict(data, geom, pack)
 
 
 def _as_project(site_project, project, overrides):
@@ -240,6 +303,8 @@ def _as_project(site_project, project, overrides):
 
 def screen(pack, site, project=None, *, crs=None, webmap=None, repair=False, **overrides):
     """Screen one site against a pack and return its :class:`~zoning.verdict.Verdict`.
+
+    The same engine as :func:`screen_many`, on one row.
 
     Parameters
     ----------
@@ -266,12 +331,14 @@ def screen(pack, site, project=None, *, crs=None, webmap=None, repair=False, **o
     if not isinstance(site, Site):
         site = read_site(site, crs=crs, webmap=webmap, repair=repair)
     proj = _as_project(site.project, project, overrides)
-    tables = pack._screening
-    ov = pack.index.overlay([site.geometry], near_m=tables.near_m, near_layers=tables.near_layers)[0]
-    if ov.error:
+    run = _run(pack, np.array([site.geometry], dtype=object), np.zeros(1, np.int64), [proj])
+    if not run.table.ok[0]:
         raise outside_error(pack)
-    verdict, _ = _build(pack, site.geometry, {"source_crs": site.source_crs}, ov, proj, site_warnings=site.warnings)
-    return verdict
+    return _verdict(pack, run, 0, 0, site.geometry, proj, {"source_crs": site.source_crs}, site.warnings)
+
+
+# ----------------------------------------------------------------------------
+# many sites
 
 
 def _read_sites_frame(path, crs):
@@ -286,19 +353,6 @@ def _read_sites_frame(path, crs):
     return frame
 
 
-def _rows_projects(frame, default):
-    cols = [c for c in frame.columns if c in PROJECT_KEYS or str(c).startswith("emissions.")]
-    if not cols:
-        return [dict(default or {})] * len(frame)
-    records = frame[cols].to_dict("records")
-    out = []
-    for rec in records:
-        base = dict(default or {})
-        base.update({k: v for k, v in rec.items() if not _is_blank(v)})
-        out.append(base)
-    return out
-
-
 def _is_blank(v):
     if v is None:
         return True
@@ -307,12 +361,79 @@ def _is_blank(v):
     return v is pd.NA
 
 
-def screen_many(pack, sites, project=None, *, crs=None, full=False):
+def _project_groups(frame, default):
+    """Rows with the same project values share one parse: ``(group per row, raw dict per group)``."""
+    cols = [c for c in frame.columns if c in PROJECT_KEYS or str(c).startswith("emissions.")]
+    n = len(frame)
+    if not cols or not n:
+        return np.zeros(n, np.int64), [dict(default or {})]
+    keys = pd.DataFrame({str(k): frame[c].map(repr) if frame[c].dtype == object else frame[c].astype(str) for k, c in enumerate(cols)})
+    group = keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy()
+    _, first = np.unique(group, return_index=True)
+    records = frame[cols].iloc[first].to_dict("records")
+    raws = []
+    for rec in records:
+        base = dict(default or {})
+        base.update({k: v for k, v in rec.items() if not _is_blank(v)})
+        raws.append(base)
+    return group.astype(np.int64), raws
+
+
+def _geometry_errors(geoms):
+    """Why each geometry cannot be screened (None where it can)."""
+    n = len(geoms)
+    errors = [None] * n
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    types = shapely.get_type_id(geoms)
+    supported = np.isin(types, list(_SITE_TYPES))
+    valid = np.zeros(n, bool)
+    check = ~missing & supported
+    valid[check] = shapely.is_valid(geoms[check])
+    for i in np.flatnonzero(~valid):
+        if missing[i]:
+            errors[i] = "empty geometry"
+        elif not supported[i]:
+            errors[i] = f"unsupported geometry type {geoms[i].geom_type}"
+        else:
+            errors[i] = f"invalid geometry: {shapely.is_valid_reason(geoms[i])}"
+    return errors, valid
+
+
+def _join_ids(ids, pairs, n):
+    """Per site, the ids of its pairs joined with ``;`` (in pair order)."""
+    out = np.full(n, "", dtype=object)
+    if not len(pairs):
+        return out
+    count = pairs.counts(n)
+    start = np.searchsorted(pairs.site, np.arange(n))
+    values = ids[pairs.feat]
+    one = count == 1
+    out[one] = values[start[one]]
+    for i in np.flatnonzero(count > 1):
+        out[i] = ";".join(values[start[i] : start[i] + count[i]])
+    return out
+
+
+def screen_many(pack, sites, project=None, *, crs=None, full=False, client=None):
     """Screen every row of a GeoDataFrame (or a file of sites) separately.
 
     Each row is one site; project keys of contract §2 may be columns (``emissions``
     as a dict per row or flattened ``emissions.VOCs`` … columns); ``project`` gives
-    defaults for keys a row leaves empty.
+    defaults for keys a row leaves empty. A row's verdict, blocking clauses and missing
+    attributes are exactly what :func:`screen` gives for that row alone.
+
+    Parameters
+    ----------
+    pack : Pack
+    sites : GeoDataFrame or path
+    project : dict, optional
+        Defaults for project keys the rows leave empty.
+    crs : optional
+        CRS of ``sites`` when it has none (or of the file).
+    full : bool
+        Also return the whole :class:`Verdict` of each row in ``result`` (slower).
+    client : dask.distributed.Client, optional
+        Run the rows in chunks on a Dask cluster (see :mod:`zoning.distributed`).
 
     Returns
     -------
@@ -334,66 +455,61 @@ def screen_many(pack, sites, project=None, *, crs=None, full=False):
     """
     import geopandas as gpd
 
+    if client is not None:
+        from zoning.distributed import screen_many_distributed
+
+        return screen_many_distributed(pack, sites, project, client=client, full=full)
     if not isinstance(sites, gpd.GeoDataFrame):
         sites = _read_sites_frame(sites, crs)
     if sites.crs is None:
         if crs is None:
             raise SiteError("the sites have no CRS; set one (sites.set_crs('EPSG:4326')) or pass crs=")
         sites = sites.set_crs(crs)
-    lonlat = sites.geometry.to_crs("EPSG:4490").values
-    geoms = np.asarray(lonlat, dtype=object)
+    geoms = np.asarray(sites.geometry.to_crs("EPSG:4490").values, dtype=object)
     n = len(geoms)
-    errors = [None] * n
-    usable = np.zeros(n, dtype=bool)
-    missing_geom = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    valid = ~missing_geom & shapely.is_valid(geoms)
-    for i in range(n):
-        if missing_geom[i]:
-            errors[i] = "empty geometry"
-        elif not valid[i]:
-            errors[i] = f"invalid geometry: {shapely.is_valid_reason(geoms[i])}"
-        elif geoms[i].geom_type not in ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"):
-            errors[i] = f"unsupported geometry type {geoms[i].geom_type}"
-        else:
-            usable[i] = True
+    errors, usable = _geometry_errors(geoms)
     geoms = shapely.force_2d(geoms)
-    projects = [None] * n
-    raw = _rows_projects(sites, project)
-    parsed = {}
-    for i in np.flatnonzero(usable):
-        key = repr(sorted(raw[i].items(), key=lambda kv: kv[0]))
+    group, raws = _project_groups(sites, project)
+    projects = []
+    for k, raw in enumerate(raws):
         try:
-            if key not in parsed:
-                parsed[key] = (parse_project(raw[i]), {})
-            projects[i] = parsed[key]
+            projects.append(parse_project(raw))
         except ZoningError as exc:
-            errors[i] = str(exc)
-            usable[i] = False
-    tables = pack._screening
-    idx = np.flatnonzero(usable)
-    overlays = pack.index.overlay(geoms[idx], near_m=tables.near_m, near_layers=tables.near_layers) if len(idx) else []
-    cols = {k: [None] * n for k in ("verdict", "verdict_zh", "units", "red_line", "blocking", "n_findings", "missing")}
-    results = [None] * n
+            projects.append(None)
+            for i in np.flatnonzero(usable & (group == k)):
+                errors[i] = str(exc)
+    bad_project = np.array([p is None for p in projects], dtype=bool)
+    usable &= ~bad_project[group] if n else usable
+    cols = {k: np.full(n, None, dtype=object) for k in ("verdict", "verdict_zh", "units", "red_line", "blocking", "n_findings", "missing")}
+    results = np.full(n, None, dtype=object)
     source_crs = sites.crs.to_string()
-    for j, i in enumerate(idx):
-        ov = overlays[j]
-        if ov.error:
+    idx = np.flatnonzero(usable)
+    for start in range(0, len(idx), CHUNK_SITES):
+        chunk = idx[start : start + CHUNK_SITES]
+        groups_used, local_group = np.unique(group[chunk], return_inverse=True)
+        run = _run(pack, geoms[chunk], local_group.ravel(), [projects[g] for g in groups_used])
+        ok = run.table.ok
+        for i in chunk[~ok]:
             errors[i] = "outside the pack's region"
-            continue
-        proj, cache = projects[i]
-        verdict, findings = _build(pack, geoms[i], {"source_crs": source_crs}, ov, proj, cache)
-        d = verdict._data
-        cols["verdict"][i] = d["verdict"]
-        cols["verdict_zh"][i] = d["verdict_zh"]
-        cols["units"][i] = ";".join(u["unit_code"] for u in d["units"])
-        cols["red_line"][i] = ";".join(r["redline_id"] for r in d["red_line"])
-        cols["blocking"][i] = ";".join(dict.fromkeys(f.clause_id for f in deciding_findings(d["verdict"], findings)))
-        cols["n_findings"][i] = len(findings)
-        cols["missing"][i] = ";".join(d["missing"])
-        results[i] = verdict
+        rows = chunk[ok]
+        c = run.columns
+        cols["verdict"][rows] = _VERDICTS[c.rank[ok]]
+        cols["verdict_zh"][rows] = _VERDICTS_ZH[c.rank[ok]]
+        ids = pack._screening.ids
+        cols["units"][rows] = _join_ids(ids["units"], run.table.pairs["units"], run.table.n)[ok]
+        cols["red_line"][rows] = _join_ids(ids["red_line"], run.table.pairs["red_line"], run.table.n)[ok]
+        cols["blocking"][rows] = np.array(c.blocking, dtype=object)[ok]
+        cols["missing"][rows] = np.array(c.missing, dtype=object)[ok]
+        cols["n_findings"][rows] = c.n_findings[ok]
+        if full:
+            lg = local_group.ravel()
+            for j in np.flatnonzero(ok):
+                i = chunk[j]
+                results[i] = _verdict(pack, run, j, lg[j], geoms[i], projects[groups_used[lg[j]]], {"source_crs": source_crs})
     out = sites.copy()
     for k, v in cols.items():
         out[k] = v
+    out["n_findings"] = pd.array([None if v is None else int(v) for v in cols["n_findings"]], dtype="Int64") if n else pd.array([], dtype="Int64")
     out["error"] = errors
     if full:
         out["result"] = results

@@ -1,4 +1,7 @@
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -38,4 +41,31 @@ def demo_pack():
 
 def write_geojson(path, geom, properties=None):
     path.write_text(json.dumps({"type": "Feature", "properties": properties or {}, "geometry": shapely.geometry.mapping(geom)}), encoding="utf-8")
+    return path
+
+
+# -- the pack cache: the suite never writes to the user's real cache ------------------------
+_CACHE_ENV = {}
+
+
+def pytest_configure(config):
+    """Point ZONING_CACHE at a temporary directory before anything loads a pack (doctests in zoning/ too)."""
+    _CACHE_ENV["saved"] = os.environ.get("ZONING_CACHE")
+    _CACHE_ENV["tmp"] = os.environ["ZONING_CACHE"] = tempfile.mkdtemp(prefix="zoning-test-cache-")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_CACHE_ENV.pop("tmp", ""), ignore_errors=True)
+    saved = _CACHE_ENV.pop("saved", None)
+    if saved is None:
+        os.environ.pop("ZONING_CACHE", None)
+    else:
+        os.environ["ZONING_CACHE"] = saved
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pack_cache_dir(tmp_path_factory):
+    """The pack cache of this test session, a tmp dir (see zoning.cache)."""
+    path = tmp_path_factory.mktemp("zoning-cache")
+    os.environ["ZONING_CACHE"] = str(path)
     return path

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
-import rasterio
 from pydantic import ValidationError
 from pyproj import CRS
 from pyproj.exceptions import CRSError as _PyprojCRSError
@@ -127,7 +125,7 @@ class Pack:
     True
     """
 
-    def __init__(self, path, manifest, units, red_line, zones, rasters, quotas, clauses, digest, files, warnings=()):
+    def __init__(self, path, manifest, units, red_line, zones, rasters, quotas, clauses, digest, files, warnings=(), cache_dir=None):
         self.path = Path(path)
         self.manifest = manifest
         self.units = units
@@ -139,6 +137,8 @@ class Pack:
         self.digest = digest
         self.files = tuple(files)
         self.warnings = tuple(warnings)
+        #: The pack's entry in the pack cache (see :mod:`zoning.cache`), None when not cached.
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
 
     id = property(lambda self: self.manifest.id)
     name = property(lambda self: self.manifest.name)
@@ -233,6 +233,8 @@ def _empty_layer(name):
 
 
 def _read_layer(report, directory, name, ref, manifest_crs, line):
+    import pyogrio  # only validation reads the layer files; a cache hit does not
+
     file = ref.path
     full = directory / file
     if not full.is_file():
@@ -549,6 +551,8 @@ def validate_pack(path=None, *, topology=True):
         if not full.is_file():
             report.error("pack.yaml", line, "missing_file", f"raster {name}: file {ref.path!r} does not exist in the pack")
             continue
+        import rasterio  # only validation opens the rasters here
+
         try:
             with rasterio.open(full) as src:
                 if src.crs is None:
@@ -624,11 +628,69 @@ def _after_location(message):
     return message[m.end():] if m else message
 
 
-_CACHE = {}
+def _manifest_files(directory):
+    """The files pack.yaml names, listed as :func:`validate_pack` lists them; None when it does not parse.
+
+    Only good for finding a cache entry: an entry exists only for a digest whose
+    files passed :func:`validate_pack`, so a pack.yaml with problems never matches one.
+    """
+    import yaml
+
+    try:
+        raw = yaml.load((directory / "pack.yaml").read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        manifest = Manifest.model_validate(raw)
+        files = ["pack.yaml"]
+        for name in ("units", "red_line", "zones"):
+            ref = getattr(manifest.layers, name)
+            if ref is not None:
+                files.extend(str(p.relative_to(directory)) for p in _sidecars(directory / ref.path))
+        files.extend(ref.path for ref in manifest.rasters.values())
+        if manifest.quotas:
+            files.append(manifest.quotas)
+        files.append(manifest.rules)
+    except Exception:  # noqa: BLE001 — any problem: no cache hit; validation reports it properly
+        return None
+    return files
 
 
-def load_pack(path=None, *, topology=True):
+def _from_cache(directory, root, topology):
+    """The cached Pack at ``directory`` when the cache has an intact entry for its current digest, else None."""
+    from zoning.cache import CacheMiss, read_pack
+
+    if not (directory / "pack.yaml").is_file():
+        return None
+    files = _manifest_files(directory)
+    if files is None:
+        return None
+    try:
+        digest = pack_digest(directory, files)  # from the files' bytes, every time
+        return read_pack(root, digest, directory, files, topology=topology)
+    except (CacheMiss, OSError):
+        return None
+
+
+def _to_cache(root, pack, report, topology):
+    """Write the pack's cache entry; when that fails the pack is returned uncached, with a warning."""
+    from zoning.cache import write_pack
+
+    try:
+        pack.cache_dir = write_pack(root, pack, report.warnings, topology=topology)
+        return pack
+    except OSError as exc:  # unwritable, full disk…: the cache must never break loading
+        reason = f"{exc.strerror or exc}: {exc.filename or root}"
+    except Exception as exc:  # noqa: BLE001 — e.g. a field Parquet cannot hold
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    pack.warnings += (f"pack cache: not written ({reason}); loaded without it (ZONING_CACHE names the cache directory, or off)",)
+    return pack
+
+
+def load_pack(path=None, *, topology=True, cache=True):
     """Load a zoning pack; refuse it with :class:`PackError` when it has errors.
+
+    The first load validates the pack fully and keeps a compiled copy in the pack
+    cache (:mod:`zoning.cache`, ``$ZONING_CACHE``); later loads of the same files
+    (same digest, recomputed from their bytes every time) read that copy and skip
+    validation. :func:`validate_pack` never reads the cache.
 
     Parameters
     ----------
@@ -636,6 +698,8 @@ def load_pack(path=None, *, topology=True):
         The pack directory; the embedded demo pack (湖州市, demonstration data) when omitted.
     topology : bool
         Check the units' topology while loading (on by default).
+    cache : bool
+        Use the pack cache (on by default; ``ZONING_CACHE=off`` turns it off everywhere).
 
     Returns
     -------
@@ -651,7 +715,17 @@ def load_pack(path=None, *, topology=True):
     ...
     zoning.errors.PackError: no/such/pack is not a directory; a pack is a directory with pack.yaml
     """
-    report = validate_pack(path, topology=topology)
+    directory = Path(path) if path is not None else demo_pack_dir()
+    root = None
+    if cache:
+        from zoning.cache import cache_root
+
+        root = cache_root()
+    if root is not None:
+        pack = _from_cache(directory, root, topology)
+        if pack is not None:
+            return pack
+    report = validate_pack(directory, topology=topology)
     if not report.ok:
         first = report.errors[0]
         more = len(report.errors) - 1
@@ -663,4 +737,6 @@ def load_pack(path=None, *, topology=True):
         if more:
             text += f" (and {more} more error{'s' if more > 1 else ''}; run `zoning validate {report.path}`)"
         raise PackError(text, report.problems)
-    return report.pack
+    if root is None:
+        return report.pack
+    return _to_cache(root, report.pack, report, topology)

@@ -3,6 +3,7 @@
 import click
 
 from zoning import __version__
+from zoning.cli.batch import batch
 from zoning.cli.demo import demo
 from zoning.cli.map import map_command
 from zoning.cli.screen import screen
@@ -15,12 +16,13 @@ __all__ = ["main"]
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zoning")
 def main():
-    """三线一单 ecological zoning control: screen a site, validate a pack, run the demo.
+    """三线一单 ecological zoning control: screen a site or many, validate a pack, run the demo.
 
     \b
     Examples:
       zoning screen site.geojson --industry 2614 --construction new
       zoning screen 119.95,30.55 --gcj02 --industry 6550 --format text
+      zoning batch candidates.csv --project project.yaml -o verdicts.xlsx
       zoning validate data/packs/huzhou-demo
       zoning demo
       zoning map data/packs/huzhou-demo --out pack.html
@@ -29,6 +31,7 @@ def main():
 
 
 main.add_command(screen)
+main.add_command(batch)
 main.add_command(validate)
 main.add_command(demo)
 main.add_command(map_command)

@@ -424,3 +424,38 @@ def test_a_rebuilt_entry_drops_its_artifacts(cache):
     _missing_index(pack.cache_dir)
     again = load_pack(GRID)
     assert load_artifact(again, "a") is None
+
+
+def test_fields_of_every_kind_and_mixed_geometries_round_trip(cache, grid_copy, validations):
+    """Extra fields (int, float, bool, dates, text with gaps), a missing name and a Polygon/MultiPolygon mix."""
+    path = grid_copy / "units.geojson"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    extras = [
+        {"n_people": 12, "share": 0.5, "flag": True, "since": "2020-01-31", "stamp": "2020-01-31T08:00:00", "note": "甲"},
+        {"n_people": 7, "share": None, "flag": False, "since": "2021-06-01", "stamp": "2021-06-01T00:00:00", "note": None},
+        {"n_people": 0, "share": 2.25, "flag": True, "since": None, "stamp": None, "note": "丙"},
+    ]
+    for feature, extra in zip(data["features"], extras):
+        feature["properties"].update(extra)
+    data["features"][1]["properties"]["unit_name"] = None
+    first = data["features"][0]["geometry"]
+    data["features"][0]["geometry"] = {"type": "MultiPolygon", "coordinates": [first["coordinates"]]}
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    fresh = load_pack(grid_copy, cache=False)
+    assert set(fresh.units.geom_type) == {"Polygon", "MultiPolygon"}
+    assert fresh.units["unit_name"].iloc[1] is pd.NA
+    load_pack(grid_copy)
+    hit = load_pack(grid_copy)
+    assert len(validations) == 2
+    assert_same_pack(fresh, hit)
+
+
+def test_leftovers_of_a_killed_builder_are_swept(cache):
+    stale = cache / "packs" / ".tmp-0123456789ab-dead"
+    stale.mkdir(parents=True)
+    (stale / "units.parquet").write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    fresh = cache / "packs" / ".tmp-0123456789ab-busy"  # another builder at work: left alone
+    fresh.mkdir()
+    load_pack(GRID)
+    assert not stale.exists() and fresh.exists()

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 WEB    := .cache/web
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench demo-pack packs clean web sysdeps serve assets
+.PHONY: install demo test bench bench-batch demo-pack packs clean web sysdeps serve assets
 
 install: $(STAMP)
 
@@ -66,6 +66,23 @@ serve: install web
 bench: install
 	$(BIN)/python bench/screen.py
 	$(BIN)/python bench/topology.py
+	@echo "province-scale bulk benchmark (generates ~120 MB of synthetic data under .cache/bench on first run): make bench-batch"
+
+# Bulk screening on a synthetic Zhejiang-sized pack (bench/make_province.py), generated
+# under .cache/bench/ when missing (never committed). BENCH_ARGS e.g. "--sites 5000 --big 20000".
+BENCH       := .cache/bench
+BENCH_PACK  := $(BENCH)/province
+BENCH_SITES := $(BENCH)/sites_100k.parquet
+BENCH_ARGS  ?=
+
+bench-batch: install $(BENCH_PACK)/pack.yaml $(BENCH_SITES)
+	$(BIN)/python bench/batch.py --pack $(BENCH_PACK) --sites-file $(BENCH_SITES) $(BENCH_ARGS)
+
+$(BENCH_PACK)/pack.yaml: bench/make_province.py
+	$(BIN)/python bench/make_province.py $(BENCH_PACK)
+
+$(BENCH_SITES): $(BENCH_PACK)/pack.yaml
+	$(BIN)/python bench/make_province.py sites --pack $(BENCH_PACK) -n 100000 -o $@
 
 # Rebuild the embedded demo pack from its sources (needs the build-demo extras).
 demo-pack: install

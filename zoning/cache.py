@@ -255,6 +255,7 @@ class _Builder:
     def __init__(self, tmp):
         self.tmp = Path(tmp)
         self.files = {}
+        os.chmod(self.tmp, 0o755)  # mkdtemp makes it private; others sharing $ZONING_CACHE may read it
 
     def put(self, name, data):
         (self.tmp / name).write_bytes(data)

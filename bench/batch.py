@@ -23,7 +23,8 @@ or simply ``make bench-batch``. One run prints:
    --construction new`` in a subprocess (the first run may build a cache, the second reuse it);
 5. ``zoning batch SITES --pack DIR --project PROJECT.json -o OUT.parquet`` on the ``--sites`` sites
    in a subprocess, if the command exists, and whether its verdicts equal the bulk path's;
-6. peak RSS of ``screen_many`` over ``--big`` sites, measured in a child process.
+6. peak RSS of ``screen_many`` over ``--big`` sites, measured in a child process (after its own
+   load and warm-up, which it reports too).
 
 Sites come from ``--sites-file`` (default ``.cache/bench/sites_100k.parquet``); when it is
 missing or too short, :func:`make_province.make_sites` writes it first. Timings on a shared
@@ -301,9 +302,10 @@ def section_big(pack_dir, sites_file, n):
         table.row("child", "failed", (proc.stderr.strip().splitlines() or ["?"])[-1][:100])
         return
     child = json.loads(proc.stdout.strip().splitlines()[-1])
-    table.row("child peak RSS (ru_maxrss)", f"{child['peak_mb']:,.0f} MB", f"RSS after load {child['load_mb']:,.0f} MB")
-    table.row("child screen_many time", _secs(child["screen_s"]), _rate(n, child["screen_s"]))
-    table.row("child load_pack time", _secs(child["load_s"]), f"whole child {_secs(t)}")
+    table.row("child peak RSS (ru_maxrss)", f"{child['peak_mb']:,.0f} MB",
+              f"RSS after load {child['load_mb']:,.0f} MB, after warm-up {child['warm_mb']:,.0f} MB")
+    table.row("child screen_many time", _secs(child["screen_s"]), f"{_rate(n, child['screen_s'])}; {child['errors']} row error(s)")
+    table.row("child load_pack, warm-up", _secs(child["load_s"]), f"warm-up {_secs(child['warm_s'])}; whole child {_secs(t)}")
     table.row("RUSAGE_CHILDREN max RSS", f"{peak_rss_mb(resource.RUSAGE_CHILDREN):,.0f} MB", "largest of all children so far")
 
 
@@ -312,9 +314,11 @@ def child_big(pack_dir, sites_file, n):
     sites = load_sites(sites_file, n, pack_dir)
     pack, t_load = timed(load_pack, pack_dir)
     load_mb = rss_mb()
+    _, t_warm = timed(pack.screen_many, sites.iloc[-min(300, n):], PROJECT)
+    warm_mb = rss_mb()
     out, t = timed(pack.screen_many, sites, PROJECT)
-    print(json.dumps({"load_s": t_load, "screen_s": t, "load_mb": load_mb, "peak_mb": peak_rss_mb(),
-                      "errors": int(out["error"].notna().sum())}))
+    print(json.dumps({"load_s": t_load, "warm_s": t_warm, "screen_s": t, "load_mb": load_mb, "warm_mb": warm_mb,
+                      "peak_mb": peak_rss_mb(), "errors": int(out["error"].notna().sum())}))
 
 
 # --------------------------------------------------------------------------- main

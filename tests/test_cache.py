@@ -459,3 +459,20 @@ def test_leftovers_of_a_killed_builder_are_swept(cache):
     fresh.mkdir()
     load_pack(GRID)
     assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize("geoms", [
+    [shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0), (2, 0), (2, 2)], holes=[[(1.5, 0.2), (1.8, 0.2), (1.8, 0.5)]])],
+    [shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])] * 3,
+    [shapely.LineString([(0, 0, 1), (1, 1, 2)])],
+    [shapely.box(0, 0, 1, 1), shapely.MultiPolygon([shapely.box(2, 2, 3, 3)])],
+    [],
+], ids=["polygons", "multipolygons", "3d-lines", "mixed", "empty"])
+def test_geometry_arrays_round_trip_exactly(cache, geoms):
+    pack = load_pack(GRID)
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = geoms
+    store_artifact(pack, "geoms", {"g": arr.reshape(-1, 1) if len(geoms) == 3 else arr})
+    got = load_artifact(pack, "geoms")["g"]
+    assert got.shape == (arr.reshape(-1, 1) if len(geoms) == 3 else arr).shape
+    assert list(shapely.to_wkb(got.ravel())) == list(shapely.to_wkb(arr))

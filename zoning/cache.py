@@ -429,14 +429,26 @@ def _encode_arrays(arrays):
             flat = arr.ravel()
             if not all(g is None or isinstance(g, shapely.Geometry) for g in flat):
                 raise TypeError(f"array {key!r} holds Python objects; only numbers, text, dates and shapely geometries are kept")
-            wkb = shapely.to_wkb(flat)
-            sizes = np.fromiter((0 if w is None else len(w) for w in wkb), dtype=np.int64, count=len(wkb))
-            out[f"{key}::wkb"] = np.frombuffer(b"".join(w for w in wkb if w is not None), dtype=np.uint8)
-            out[f"{key}::sizes"] = sizes
+            out.update(_encode_geometries(key, flat))
             out[f"{key}::shape"] = np.asarray(arr.shape, dtype=np.int64)
         else:
             out[key] = arr
     return out
+
+
+def _encode_geometries(key, flat):
+    """Coordinates and offsets (shapely's ragged arrays) when all are of one type, else WKB."""
+    import shapely
+
+    types = shapely.get_type_id(flat)
+    if len(flat) and (types >= 0).all() and len(set(types.tolist())) == 1 and len(set(shapely.has_z(flat).tolist())) == 1:
+        kind, coords, offsets = shapely.to_ragged_array(flat)
+        out = {f"{key}::coords": coords, f"{key}::type": np.asarray([int(kind)], dtype=np.int64)}
+        out.update({f"{key}::offsets{i}": o for i, o in enumerate(offsets)})
+        return out
+    wkb = shapely.to_wkb(flat)
+    sizes = np.fromiter((0 if w is None else len(w) for w in wkb), dtype=np.int64, count=len(wkb))
+    return {f"{key}::wkb": np.frombuffer(b"".join(w for w in wkb if w is not None), dtype=np.uint8), f"{key}::sizes": sizes}
 
 
 def _decode_arrays(npz):
@@ -448,6 +460,13 @@ def _decode_arrays(npz):
             out[key] = npz[key]
             continue
         base, part = key.split("::", 1)
+        shape = tuple(npz[f"{base}::shape"])
+        if part == "coords":
+            n = sum(1 for k in npz.files if k.startswith(f"{base}::offsets"))
+            offsets = tuple(npz[f"{base}::offsets{i}"] for i in range(n))
+            kind = shapely.GeometryType(int(npz[f"{base}::type"][0]))
+            out[base] = shapely.from_ragged_array(kind, npz[key], offsets).reshape(shape)
+            continue
         if part != "wkb":
             continue
         blob = npz[key].tobytes()
@@ -456,7 +475,7 @@ def _decode_arrays(npz):
         pieces = np.empty(len(sizes), dtype=object)
         for i, (end, size) in enumerate(zip(ends, sizes)):
             pieces[i] = blob[end - size:end] if size else None
-        out[base] = shapely.from_wkb(pieces).reshape(tuple(npz[f"{base}::shape"]))
+        out[base] = shapely.from_wkb(pieces).reshape(shape)
     return out
 
 
@@ -521,7 +540,7 @@ def store_artifact(pack, name, data, *, version=None):
             dtypes = None
         else:
             dtypes = {c: str(payload[c].dtype) for c in payload.columns}
-            b.put(file, _parquet_bytes(payload))
+            b.put(file, _layer_bytes(payload) if kind == "geoframe" else _parquet_bytes(payload))
         b.finish(kind=kind, name=name, version=version, digest=pack.digest, dtypes=dtypes)
         return _install(Path(tmp), final)
     except OSError:

@@ -27,7 +27,7 @@ import numpy as np
 import rasterio
 import shapely
 from pyproj import Transformer
-from rasterio.transform import from_origin
+from affine import Affine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,7 +47,7 @@ def write_raster(path):
     del x, y
     path.parent.mkdir(parents=True, exist_ok=True)
     prof = dict(driver="GTiff", height=HEIGHT, width=WIDTH, count=1, dtype="float32", crs="EPSG:4490",
-                transform=from_origin(WEST, NORTH, STEP, STEP), nodata=-9999.0, compress="lzw",
+                transform=Affine(STEP, 0, WEST, 0, -STEP, NORTH), nodata=-9999.0, compress="lzw",
                 predictor=3, tiled=False)
     with rasterio.open(path, "w", **prof) as dst:
         dst.write(pm.astype("float32"), 1)

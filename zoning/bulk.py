@@ -155,8 +155,7 @@ def place_counts(plan, table, rasters_exceed):
         p = table.near[layer]
         if not len(p):
             continue
-        # Distances are compared as the verdict shows them, to the centimetre.
-        keep = np.fromiter((round(d, 2) <= within_m for d in p.amount.tolist()), bool, len(p))
+        keep = p.amount <= within_m
         if mask is not None:
             keep &= mask[p.feat]
         K[:, j] = np.bincount(p.site[keep], minlength=n)

@@ -53,6 +53,36 @@ def _projector(transformer):
     return lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
 
 
+@dataclass
+class _Layer:
+    """One layer on one GK zone: its features and an STRtree of them."""
+
+    geoms: np.ndarray
+    tree: object
+
+    @classmethod
+    def build(cls, geoms):
+        return cls(geoms, shapely.STRtree(geoms))
+
+    def __len__(self):
+        return len(self.geoms)
+
+    @property
+    def bounds(self):
+        """The features' boxes, (n, 4)."""
+        if not hasattr(self, "_bounds"):
+            self._bounds = shapely.bounds(self.geoms)
+        return self._bounds
+
+    def candidates(self, boxes):
+        """(site, feature) pairs whose envelopes meet; the features involved are prepared
+        (once, on first need: a one-point screening prepares a handful)."""
+        site_i, feat_i = self.tree.query(boxes)
+        if len(feat_i):
+            shapely.prepare(self.geoms[np.unique(feat_i)])
+        return site_i, feat_i
+
+
 class _ZoneView:
     """The pack's layers projected to one GK zone, indexed."""
 
@@ -67,21 +97,7 @@ class _ZoneView:
             gdf = getattr(pack, name)
             geoms = shapely.transform(np.asarray(gdf.geometry.values, dtype=object), self.forward)
             geoms = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
-            shapely.prepare(geoms)
-            self.layers[name] = (geoms, shapely.STRtree(geoms))
-        self._region = None
-        self._lock = threading.Lock()
-
-    @property
-    def region(self):
-        """The union of the units (the pack's jurisdiction), built on first need."""
-        if self._region is None:
-            with self._lock:
-                if self._region is None:
-                    region = shapely.union_all(self.layers["units"][0])
-                    shapely.prepare(region)
-                    self._region = region
-        return self._region
+            self.layers[name] = _Layer.build(geoms)
 
     def to_gk(self, geoms):
         return shapely.transform(geoms, self.forward)
@@ -157,7 +173,8 @@ class OverlayTable:
         Overlapping pairs, and those that only touch (below the tolerance) or lie within
         :data:`SNAP_M`.
     near : dict of layer name → :class:`Pairs`
-        Features within the near distance (``amount`` = distance in m), sorted by site.
+        Features within the near distances, sorted by site; ``amount`` is the smallest
+        of the distances asked for that the feature lies within.
     rasters : dict of raster name → (mean, max) arrays (NaN for no data)
     """
 
@@ -187,7 +204,7 @@ class PackIndex:
     --------
     >>> from zoning import load_pack
     >>> index = load_pack().index
-    >>> table = index.overlay([shapely.Point(119.95, 30.55)], near_m=0)
+    >>> table = index.overlay([shapely.Point(119.95, 30.55)])
     >>> int(table.epsg[0]), bool(table.ok[0]), len(table.pairs["units"]) >= 1
     (4549, True, True)
     """
@@ -210,12 +227,17 @@ class PackIndex:
                     self._views[epsg] = view
         return view
 
-    def overlay(self, geoms, near_m=0.0, near_layers=LAYERS):
+    def overlay(self, geoms, near=None):
         """Overlay sites (an array of valid 2-D lon/lat geometries) on the pack.
+
+        ``near`` maps layer names to the distances (m) to test features against, e.g.
+        ``{"red_line": (500.0, 1000.0)}``: each near pair records the smallest of them
+        the feature lies within (GEOS prepared distance-within, no distance computed).
 
         Returns an :class:`OverlayTable`; a site wholly outside the pack's region has
         ``ok`` False (``screen`` raises :func:`outside_error`, ``screen_many`` reports it).
         """
+        near = {name: tuple(sorted(set(map(float, ds)))) for name, ds in (near or {}).items() if ds}
         geoms = np.asarray(geoms, dtype=object)
         n = len(geoms)
         table = OverlayTable(n)
@@ -232,7 +254,7 @@ class PackIndex:
         for epsg in np.unique(table.epsg):
             sel = np.flatnonzero(table.epsg == epsg)
             view = self.view(int(epsg))
-            self._overlay_zone(view, sel, lonlat, table, near_m, near_layers, parts)
+            self._overlay_zone(view, sel, lonlat, table, near, parts)
         for name in LAYERS:
             table.pairs[name] = Pairs.concat(parts["pairs"][name]).sorted()
             table.touching[name] = Pairs.concat(parts["touching"][name]).sorted(by_amount=False)
@@ -241,31 +263,42 @@ class PackIndex:
             self._raster_stats(table, lonlat)
         return table
 
-    def _overlay_zone(self, view, sel, lonlat, table, near_m, near_layers, parts):
+    def _overlay_zone(self, view, sel, lonlat, table, near, parts):
         kinds = table.kind[sel]
         gk = view.to_gk(lonlat[sel])
         m = len(sel)
         measure = np.where(kinds == POLYGON, shapely.area(gk), np.where(kinds == LINE, shapely.length(gk), 0.0))
         table.measure[sel] = measure
+        # Lines are met segment by segment: cut into short segments, each with a tight
+        # box, so a 20 km line tests only the features along it; lengths add up per feature.
+        query, owner = _segments(gk, kinds)
+        q_measure = np.where(kinds[owner] == LINE, shapely.length(query), measure[owner])
+        snap_boxes = _boxes(shapely.bounds(query), SNAP_M)
         pairs = {}
         for name in LAYERS:
-            layer_geoms, tree = view.layers[name]
-            if not len(layer_geoms):
+            layer = view.layers[name]
+            if not len(layer):
                 pairs[name] = (Pairs.empty(), Pairs.empty())
                 continue
-            site_i, feat_i = _touching_pairs(tree, layer_geoms, gk)
-            pair_kind = kinds[site_i]
-            amount = np.zeros(len(site_i))
+            q_i, feat_i = _touching_pairs(layer, query, snap_boxes)
+            pair_kind = kinds[owner[q_i]]
+            amount = np.zeros(len(q_i))
             extended = pair_kind != POINT
             if extended.any():
-                si, fi = site_i[extended], feat_i[extended]
-                whole = shapely.contains_properly(layer_geoms[fi], gk[si])
-                part = np.where(whole, measure[si], 0.0)
+                qi, fi = q_i[extended], feat_i[extended]
+                whole = shapely.contains_properly(layer.geoms[fi], query[qi])
+                part = np.where(whole, q_measure[qi], 0.0)
                 cut = ~whole
                 if cut.any():
-                    pieces = shapely.intersection(gk[si[cut]], layer_geoms[fi[cut]])
-                    part[cut] = np.where(pair_kind[extended][cut] == POLYGON, shapely.area(pieces), shapely.length(pieces))
+                    cuts = shapely.intersection(query[qi[cut]], layer.geoms[fi[cut]])
+                    part[cut] = np.where(pair_kind[extended][cut] == POLYGON, shapely.area(cuts), shapely.length(cuts))
                 amount[extended] = part
+                if name == "units":  # each site's part in the region, should it be partly outside
+                    inside_parts = (owner[qi], qi, fi, whole)
+            # One pair per (site, feature): the overlaps of a line's segments add up.
+            site_i, feat_i, (amount,) = _per_feature(owner[q_i], feat_i, len(layer), (amount,), np.add)
+            pair_kind = kinds[site_i]
+            extended = pair_kind != POINT
             tol = np.where(pair_kind == POLYGON, self.tolerance_m2, LINE_TOLERANCE_M)
             overlapping = ~extended | (amount >= tol)
             site_measure = measure[site_i]
@@ -281,38 +314,52 @@ class PackIndex:
         table.ok[sel] = ok
         table.outside_share[sel] = outside
         # The part inside the region, for sites partly outside (rare): distances and
-        # rasters are then measured on it.
+        # rasters are then measured on it: the union of its parts in the units.
         partial = np.flatnonzero(ok & (outside > 0))
         if len(partial):
-            clipped = shapely.intersection(gk[partial], view.region)
             gk = gk.copy()
-            gk[partial] = clipped
-            lonlat[sel[partial]] = view.to_lonlat(clipped)
+            site_of, qi, fi, whole = inside_parts
+            unit_geoms = view.layers["units"].geoms
+            for i in partial:
+                mine = site_of == i
+                cut = mine & ~whole
+                gk[i] = shapely.union_all(np.concatenate([query[qi[mine & whole]], shapely.intersection(query[qi[cut]], unit_geoms[fi[cut]])]))
+            lonlat[sel[partial]] = view.to_lonlat(gk[partial])
         table.geometry_gk[sel] = gk
-        if near_m and near_m > 0 and ok.any():
-            idx = np.flatnonzero(ok)
-            geoms_in = gk[idx]
-            b = shapely.bounds(geoms_in)
-            boxes = shapely.box(b[:, 0] - near_m, b[:, 1] - near_m, b[:, 2] + near_m, b[:, 3] + near_m)
-            for name in near_layers:
-                layer_geoms, tree = view.layers[name]
-                if not len(layer_geoms):
+        if near and ok.any():
+            if len(partial):
+                query, owner = _segments(gk, kinds)
+            live = ok[owner]
+            query, owner = query[live], owner[live]
+            qb = shapely.bounds(query)
+            reach_boxes = {}
+            for name, within in near.items():
+                layer = view.layers[name]
+                if not len(layer):
                     continue
-                # Candidates by envelope, then one exact distance each; features the
-                # site overlaps or touches are at 0 m and need no distance computed.
-                s_i, f_i = tree.query(boxes)
-                if not len(s_i):
+                reach = within[-1]
+                if reach not in reach_boxes:
+                    reach_boxes[reach] = _boxes(qb, reach)
+                q_i, f_i = layer.candidates(reach_boxes[reach])
+                if not len(q_i):
                     continue
-                s_site = idx[s_i]
-                nf = len(layer_geoms)
                 hit, touch = pairs[name]
-                known = np.isin(s_site * nf + f_i, np.concatenate([hit.site * nf + hit.feat, touch.site * nf + touch.feat]))
-                dist = np.zeros(len(s_i))
-                rest = ~known
-                if rest.any():
-                    dist[rest] = shapely.distance(geoms_in[s_i[rest]], layer_geoms[f_i[rest]])
-                keep = dist <= near_m
-                parts["near"][name].append(Pairs(sel[s_site[keep]], f_i[keep], dist[keep], np.zeros(int(keep.sum()))))
+                nf = len(layer)
+                # Features the site overlaps or touches are at 0 m: within every distance.
+                known = np.isin(owner[q_i] * nf + f_i, np.concatenate([hit.site * nf + hit.feat, touch.site * nf + touch.feat]))
+                level = np.where(known, within[0], np.inf)
+                gap = _box_gap(qb[q_i], layer.bounds[f_i])
+                alive = np.flatnonzero(~known & (gap <= reach))
+                for d in within[::-1]:  # largest first: each test runs on the survivors of the last
+                    alive = alive[gap[alive] <= d]  # boxes farther apart than d cannot be within d
+                    if not len(alive):
+                        break
+                    alive = alive[shapely.dwithin(layer.geoms[f_i[alive]], query[q_i[alive]], d)]
+                    level[alive] = d
+                keep = np.isfinite(level)
+                # A feature is as near to a line as to its nearest segment.
+                site_k, feat_k, (level_k,) = _per_feature(owner[q_i[keep]], f_i[keep], nf, (level[keep],), np.minimum)
+                parts["near"][name].append(Pairs(sel[site_k], feat_k, level_k, np.zeros(len(site_k))))
         for name in LAYERS:
             hit, touch = pairs[name]
             for key, p in (("pairs", hit), ("touching", touch)):
@@ -345,21 +392,64 @@ def _gk_epsgs(lons):
     return 4534 + zone - 25
 
 
-def _touching_pairs(tree, layer_geoms, geoms):
+#: Line sites are cut into segments no longer than this for the overlay (m).
+SEGMENT_M = 4000.0
+
+
+def _segments(geoms, kinds):
+    """Query geometries and the site each belongs to: line sites as segments of at most
+    :data:`SEGMENT_M`, other sites as they are."""
+    lines = np.flatnonzero(kinds == LINE)
+    if not len(lines):
+        return geoms, np.arange(len(geoms))
+    parts, part_of = shapely.get_parts(shapely.segmentize(geoms[lines], SEGMENT_M), return_index=True)
+    xy, vertex_of = shapely.get_coordinates(parts, return_index=True)
+    same = vertex_of[1:] == vertex_of[:-1]
+    start = np.flatnonzero(same)
+    segs = shapely.linestrings(np.stack([xy[start], xy[start + 1]], axis=1))
+    seg_site = lines[part_of[vertex_of[start]]]
+    others = np.flatnonzero(kinds != LINE)
+    return np.concatenate([geoms[others], segs]), np.concatenate([others, seg_site])
+
+
+def _box_gap(a, b):
+    """Least distance between boxes (minx, miny, maxx, maxy) row by row; 0 when they meet."""
+    dx = np.maximum(0.0, np.maximum(b[:, 0] - a[:, 2], a[:, 0] - b[:, 2]))
+    dy = np.maximum(0.0, np.maximum(b[:, 1] - a[:, 3], a[:, 1] - b[:, 3]))
+    return np.hypot(dx, dy)
+
+
+def _per_feature(site, feat, n_feat, values, ufunc):
+    """Reduce (query geometry, feature) values to one per (site, feature) with ``ufunc`` (add, minimum)."""
+    key = site * n_feat + feat
+    uniq, inverse = np.unique(key, return_inverse=True)
+    out = []
+    for v in values:
+        acc = np.zeros(len(uniq)) if ufunc is np.add else np.full(len(uniq), np.inf)
+        ufunc.at(acc, inverse.ravel(), v)
+        out.append(acc)
+    return uniq // n_feat, uniq % n_feat, tuple(out)
+
+
+def _boxes(bounds, pad):
+    return shapely.box(bounds[:, 0] - pad, bounds[:, 1] - pad, bounds[:, 2] + pad, bounds[:, 3] + pad)
+
+
+def _touching_pairs(layer, geoms, boxes):
     """Pairs (site, feature) that intersect or lie within :data:`SNAP_M` of each other.
 
-    Envelope candidates first; the exact test uses the layer's prepared geometries,
-    and the (slower) distance test runs only on the few candidates that do not intersect.
+    Envelope candidates first (``boxes``: the sites' boxes grown by SNAP_M); the exact
+    test uses the prepared features, and the (slower) distance test runs only on the few
+    candidates that do not intersect.
     """
-    b = shapely.bounds(geoms)
-    boxes = shapely.box(b[:, 0] - SNAP_M, b[:, 1] - SNAP_M, b[:, 2] + SNAP_M, b[:, 3] + SNAP_M)
-    site_i, feat_i = tree.query(boxes)
+    site_i, feat_i = layer.candidates(boxes)
     if not len(site_i):
         return site_i, feat_i
-    keep = shapely.intersects(layer_geoms[feat_i], geoms[site_i])
+    feats = layer.geoms[feat_i]
+    keep = shapely.intersects(feats, geoms[site_i])
     rest = ~keep
     if rest.any():
-        keep[rest] = shapely.dwithin(layer_geoms[feat_i[rest]], geoms[site_i[rest]], SNAP_M)
+        keep[rest] = shapely.dwithin(feats[rest], geoms[site_i[rest]], SNAP_M)
     return site_i[keep], feat_i[keep]
 
 

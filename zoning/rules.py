@@ -216,8 +216,10 @@ def clause_places(clause, ctx):
     if kind == "near":
         near = a.near
         out = []
-        for n in ctx.near:
-            if n["distance_m"] > near.within_m:
+        # ctx.near_level: the smallest near distance of the pack each feature lies within
+        # (the overlay's prepared distance-within tests), so text and columns agree.
+        for n, level in zip(ctx.near, ctx.near_level):
+            if level > near.within_m:
                 continue
             if near.layer is not None and n["layer"] != near.layer:
                 continue

@@ -40,6 +40,7 @@ class _Context:
     red_line: list
     zones: list
     near: list
+    near_level: list  # per near entry: the smallest near distance of the pack it lies within
     rasters: dict
     region: str
     zone_match: dict  # clause id -> ids of the zones its zone types name (rules.zone_matches)
@@ -51,13 +52,18 @@ def near_distance(pack):
 
 
 def near_layers(pack):
-    """The layers near clauses look at: ``red_line``, ``zones``, ``units``."""
-    out = set()
+    """The distances near clauses test, by layer: ``{"red_line": (500.0, 1000.0), …}``.
+
+    Every layer near clauses look at also gets :func:`near_distance`, the reach of the
+    verdict's ``near`` list.
+    """
+    out = {}
     for c in pack.clauses:
         near = c.applies_in.near
         if near is not None:
-            out.add(near.layer or "zones")
-    return tuple(sorted(out))
+            out.setdefault(near.layer or "zones", set()).add(float(near.within_m))
+    reach = near_distance(pack)
+    return {layer: tuple(sorted(ds | {reach})) for layer, ds in sorted(out.items())}
 
 
 class ScreeningTables:
@@ -65,15 +71,14 @@ class ScreeningTables:
 
     ``records``: per layer, the verdict entry of each row (required fields, ``subtype``,
     other fields as ``attributes``); ``ids``: each layer's id column as an array;
-    ``near_m`` and ``near_layers``: how far and in which layers near clauses look;
+    ``near``: the distances near clauses test, by layer (:func:`near_layers`);
     ``quotas``: quotas by scope; ``plan``: the clauses as arrays (:class:`zoning.bulk.ClausePlan`).
     """
 
     def __init__(self, pack):
         self.records = {name: _layer_records(getattr(pack, name), fields) for name, fields in LAYER_FIELDS.items()}
         self.ids = {name: getattr(pack, name)[LAYER_IDS[name]].to_numpy(dtype=object) for name in LAYERS}
-        self.near_m = near_distance(pack)
-        self.near_layers = near_layers(pack)
+        self.near = near_layers(pack)
         self.quotas = quota_table(pack.quotas)
         self.plan = ClausePlan(pack, self.quotas)
         self.zone_match = self.plan.zone_match
@@ -121,7 +126,7 @@ class _Run:
 
 def _run(pack, geoms, group, projects):
     tables = pack._screening
-    table = pack.index.overlay(geoms, near_m=tables.near_m, near_layers=tables.near_layers)
+    table = pack.index.overlay(geoms, near=tables.near)
     values, exceed = {}, {}
     for name, ref in pack.rasters.items():
         mean, mx = table.rasters.get(name, (np.full(table.n, np.nan), np.full(table.n, np.nan)))
@@ -164,9 +169,20 @@ def _context(pack, run, i):
     near = []
     for layer in LAYERS:
         p = table.near[layer]
-        for k in _slice(p, i):
-            rec = recs[layer][p.feat[k]]
-            entry = {"layer": layer, "id": rec[LAYER_IDS[layer]], "distance_m": round(float(p.amount[k]), 2)}
+        rows = _slice(p, i)
+        if not len(rows):
+            continue
+        # Distances only for the verdict's text: which features count is the overlay's test.
+        layer_geoms = pack.index.view(int(table.epsg[i])).layers[layer].geoms
+        dist = shapely.distance(table.geometry_gk[i], layer_geoms[p.feat[rows.start : rows.stop]])
+        overlapping = set()  # overlapped or touched: at 0 m
+        for pairs in (table.pairs[layer], table.touching[layer]):
+            r = _slice(pairs, i)
+            overlapping.update(pairs.feat[r.start : r.stop].tolist())
+        for k, d in zip(rows, dist):
+            feat = int(p.feat[k])
+            rec = recs[layer][feat]
+            entry = {"layer": layer, "id": rec[LAYER_IDS[layer]], "distance_m": 0.0 if feat in overlapping else round(float(d), 2)}
             name = rec.get("unit_name") or rec.get("name")
             if name:
                 entry["name"] = name
@@ -174,8 +190,8 @@ def _context(pack, run, i):
                 entry["zone_type"] = rec["zone_type"]
             if layer == "units":
                 entry["category"] = rec["category"]
-            near.append(entry)
-    near.sort(key=lambda n: (n["distance_m"], n["layer"], n["id"]))
+            near.append((entry, float(p.amount[k])))
+    near.sort(key=lambda e: (e[0]["distance_m"], e[0]["layer"], e[0]["id"]))
     rasters = {}
     for name, ref in pack.rasters.items():
         mean, mx = (float(a[i]) for a in table.rasters[name]) if name in table.rasters else (np.nan, np.nan)
@@ -193,7 +209,7 @@ def _context(pack, run, i):
             "mean": None if mean is None else round(mean, 4),
             "max": None if mx is None else round(mx, 4),
         }
-    return _Context(units, red, zones, near, rasters, pack.region, tables.zone_match)
+    return _Context(units, red, zones, [e for e, _ in near], [lv for _, lv in near], rasters, pack.region, tables.zone_match)
 
 
 def _warnings(pack, run, i, ctx):

@@ -265,9 +265,16 @@ def screen_many_distributed(pack, sites, project=None, *, client, full=False, ch
 
     Examples
     --------
-    >>> from distributed import Client, LocalCluster           # doctest: +SKIP
-    >>> with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:
+    >>> import geopandas as gpd, shapely
+    >>> from distributed import Client, LocalCluster
+    >>> from zoning import load_pack
+    >>> pack = load_pack()
+    >>> sites = gpd.GeoDataFrame({"industry": ["6550", "1713"]},
+    ...     geometry=[shapely.Point(119.95, 30.55), shapely.Point(119.6, 30.5)], crs="EPSG:4326")
+    >>> with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
     ...     out = screen_many_distributed(pack, sites, {"construction": "new"}, client=client)
+    >>> out[["verdict", "blocking"]].equals(pack.screen_many(sites, {"construction": "new"})[["verdict", "blocking"]])
+    True
     """
     from zoning.verdict import Verdict
 

@@ -31,10 +31,13 @@ def project_columns(names):
 
     Examples
     --------
-    >>> project_columns(["name", "industry", "emissions.VOCs", "note"])
+    A bare ``emissions.`` (a Shapefile's 10-character field name cut off the pollutant) names
+    no pollutant and is left out: those rows' emissions stay unknown.
+
+    >>> project_columns(["name", "industry", "emissions.VOCs", "emissions.", "note"])
     ['name', 'industry', 'emissions.VOCs']
     """
-    return [n for n in names if n in PROJECT_KEYS or str(n).startswith("emissions.")]
+    return [n for n in names if n in PROJECT_KEYS or (str(n).startswith("emissions.") and len(str(n)) > len("emissions."))]
 
 
 def plain_value(value):

@@ -103,24 +103,29 @@ def xlsx_frames(path, display, chunk_size, sheet=None):
             if any(_cell_text(v) is not None for v in values):
                 header = [_cell_text(v) for v in values]
                 break
+        others = [n for n in book.sheetnames if n != ws.title]
+        hint = f"; pick another sheet with {display}::SHEET (its sheets are {', '.join(map(repr, book.sheetnames))})" if others and sheet is None else ""
         if header is None:
-            raise SiteError(f"{display} has no rows; expected a header row (e.g. name, industry, lon, lat) and one row per site")
+            raise SiteError(f"{display}: sheet {ws.title!r} is empty; expected a header row (e.g. name, industry, lon, lat) and one row per site{hint}")
         while header and header[-1] is None:
             header.pop()
         names = [h.strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
         width = len(names)
-        block = []
+        block, seen = [], 0
         for values in rows:
             cells = [_cell_text(v) for v in values[:width]]
             if not any(c is not None for c in cells):
                 continue
             cells += [None] * (width - len(cells))
             block.append(cells)
+            seen += 1
             if len(block) >= chunk_size:
                 yield pd.DataFrame(block, columns=names, dtype=object)
                 block = []
         if block:
             yield pd.DataFrame(block, columns=names, dtype=object)
+        elif not seen:
+            raise SiteError(f"{display}: sheet {ws.title!r} has no rows below its header; expected one row per site{hint}")
     finally:
         book.close()
 

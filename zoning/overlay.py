@@ -83,6 +83,10 @@ class _Layer:
         return site_i, feat_i
 
 
+#: Version of the projected layers kept in the pack cache (bump when their making changes).
+_VIEW_FORMAT = 1
+
+
 class _ZoneView:
     """The pack's layers projected to one GK zone, indexed."""
 
@@ -92,12 +96,23 @@ class _ZoneView:
         inv = Transformer.from_crs(f"EPSG:{epsg}", CGCS2000, always_xy=True)
         self.forward = _projector(fwd)
         self.inverse = _projector(inv)
-        self.layers = {}
-        for name in LAYERS:
-            gdf = getattr(pack, name)
-            geoms = shapely.transform(np.asarray(gdf.geometry.values, dtype=object), self.forward)
-            geoms = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
-            self.layers[name] = _Layer.build(geoms)
+        self.layers = {name: _Layer.build(geoms) for name, geoms in self._projected(pack).items()}
+
+    def _projected(self, pack):
+        """The layers on this zone: from the pack's cache when it has them, else projected
+        (and repaired where projecting made a ring invalid) and stored there."""
+        from zoning.cache import load_artifact, store_artifact
+
+        name = f"gk-{self.epsg}"
+        kept = load_artifact(pack, name, version=_VIEW_FORMAT)
+        if kept is not None and set(kept) == set(LAYERS) and all(len(kept[k]) == len(getattr(pack, k)) for k in LAYERS):
+            return {k: np.asarray(kept[k], dtype=object) for k in LAYERS}
+        out = {}
+        for layer in LAYERS:
+            geoms = shapely.transform(np.asarray(getattr(pack, layer).geometry.values, dtype=object), self.forward)
+            out[layer] = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
+        store_artifact(pack, name, out, version=_VIEW_FORMAT)
+        return out
 
     def to_gk(self, geoms):
         return shapely.transform(geoms, self.forward)

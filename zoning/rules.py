@@ -183,12 +183,15 @@ def _zone_type_matches(zone_type, wanted):
 
 def zone_matches(clauses, zone_types_by_id):
     """For each clause on zone types, the ids of the zones it names: ``{clause_id: set}``."""
+    by_type = {}
+    for zid, zt in zone_types_by_id.items():
+        by_type.setdefault(zt, set()).add(zid)
     out = {}
     for clause in clauses:
         a = clause.applies_in
         wanted = a.zone_types or (a.near.zone_types if a.near is not None else None)
         if wanted:
-            out[clause.id] = {zid for zid, zt in zone_types_by_id.items() if _zone_type_matches(zt, wanted)}
+            out[clause.id] = set().union(*(ids for zt, ids in by_type.items() if _zone_type_matches(zt, wanted)))
     return out
 
 

@@ -76,7 +76,7 @@ class ScreeningTables:
     """
 
     def __init__(self, pack):
-        self.records = {name: _layer_records(getattr(pack, name), fields) for name, fields in LAYER_FIELDS.items()}
+        self.records = {name: _LayerRecords(getattr(pack, name), fields) for name, fields in LAYER_FIELDS.items()}
         self.ids = {name: getattr(pack, name)[LAYER_IDS[name]].to_numpy(dtype=object) for name in LAYERS}
         self.near = near_layers(pack)
         self.quotas = quota_table(pack.quotas)
@@ -84,18 +84,29 @@ class ScreeningTables:
         self.zone_match = self.plan.zone_match
 
 
-def _layer_records(gdf, fields):
-    extra = [c for c in gdf.columns if c not in fields and c != gdf.geometry.name]
-    rows = []
-    for rec in gdf.drop(columns=gdf.geometry.name).to_dict("records"):
-        entry = {f: _plain(rec.get(f)) for f in fields}
-        if "subtype" in rec and "unit_code" in fields and _plain(rec["subtype"]) is not None:
-            entry["subtype"] = _plain(rec["subtype"])
-        attrs = {c: _plain(rec[c]) for c in extra if c != "subtype" and _plain(rec[c]) is not None}
-        if attrs:
-            entry["attributes"] = attrs
-        rows.append(entry)
-    return rows
+class _LayerRecords:
+    """The verdict entry of each row of a layer, made on first need (a screening reads a few)."""
+
+    def __init__(self, gdf, fields):
+        self._fields = fields
+        self._columns = {c: gdf[c].to_numpy(dtype=object) for c in gdf.columns if c != gdf.geometry.name}
+        self._extra = [c for c in self._columns if c not in fields and c != "subtype"]
+        self._unit_subtype = "subtype" in self._columns and "unit_code" in fields
+        self._made = {}
+
+    def __getitem__(self, row):
+        row = int(row)
+        entry = self._made.get(row)
+        if entry is None:
+            cols = self._columns
+            entry = {f: _plain(cols[f][row]) if f in cols else None for f in self._fields}
+            if self._unit_subtype and _plain(cols["subtype"][row]) is not None:
+                entry["subtype"] = _plain(cols["subtype"][row])
+            attrs = {c: _plain(cols[c][row]) for c in self._extra if _plain(cols[c][row]) is not None}
+            if attrs:
+                entry["attributes"] = attrs
+            self._made[row] = entry
+        return entry
 
 
 def _plain(value):

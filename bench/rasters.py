@@ -1,15 +1,17 @@
 """Raster statistics benchmark: RasterLayer against the algorithms it replaced.
 
-    .venv/bin/python bench/rasters.py [--polygons 10000] [--lines 10000] [--points 60000] [--old-lines N]
+    .venv/bin/python bench/rasters.py [--polygons 10000] [--lines 10000] [--points 60000] [--old-lines N] [--tiled]
 
 Writes a province-sized PM2.5 raster once to ``.cache/bench/`` (5,000 × 4,500 float32
-cells of 0.001°, EPSG:4490, LZW strips like the packs' rasters, a nodata disc) and times,
+cells of 0.001°, EPSG:4490, a nodata disc; LZW strips like the demo pack's, or with
+``--tiled`` deflate 256 × 256 tiles like bench/make_province.py's) and times,
 beside the reference algorithms of ``tests/test_rasters.py`` (the former
 ``zoning/rasters.py``) on the same sites:
 
-- construction of the layer, and a cold one-point screening (construction + one point);
-- 10,000 polygons of 1–50 ha, 10,000 lines of 1–20 km, 60,000 points, each call on a
-  fresh layer, so it includes reading the band when the call decides to.
+- construction of the layer, one point, 10,000 polygons of 1–50 ha, 10,000 lines of
+  1–20 km and 60,000 points;
+- each call *cold* — on a fresh layer: the old one reads the band when constructed, the
+  new one what the call needs (windows, or the band) — and *warm*, the band in memory.
 
 The old line method takes ~5 ms a line; ``--old-lines N`` times it on the first N lines
 only and scales up (printed as such). Results are checked equal as the tests check them.
@@ -17,6 +19,7 @@ Peak RSS of the new calls is printed before the reference runs.
 """
 
 import argparse
+import multiprocessing
 import resource
 import sys
 import time
@@ -36,10 +39,14 @@ from tests.test_rasters import ReferenceRasterLayer  # noqa: E402
 from zoning.rasters import RasterLayer  # noqa: E402
 
 WIDTH, HEIGHT, STEP, WEST, NORTH = 5000, 4500, 0.001, 118.0, 31.5
-PATH = ROOT / ".cache" / "bench" / f"pm25_{WIDTH}x{HEIGHT}.tif"
+CACHE = ROOT / ".cache" / "bench"
 
 
-def write_raster(path):
+def raster_path(tiled):
+    return CACHE / f"pm25_{WIDTH}x{HEIGHT}{'_tiled' if tiled else ''}.tif"
+
+
+def write_raster(path, tiled=False):
     rng = np.random.default_rng(1)
     y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype("float32")
     pm = 30 + 5 * np.sin(x / 700) * np.cos(y / 500) + rng.normal(0, 0.5, (HEIGHT, WIDTH)).astype("float32")
@@ -47,8 +54,11 @@ def write_raster(path):
     del x, y
     path.parent.mkdir(parents=True, exist_ok=True)
     prof = dict(driver="GTiff", height=HEIGHT, width=WIDTH, count=1, dtype="float32", crs="EPSG:4490",
-                transform=Affine(STEP, 0, WEST, 0, -STEP, NORTH), nodata=-9999.0, compress="lzw",
-                predictor=3, tiled=False)
+                transform=Affine(STEP, 0, WEST, 0, -STEP, NORTH), nodata=-9999.0, predictor=3)
+    if tiled:  # as bench/make_province.py writes the province pack's
+        prof.update(compress="deflate", zlevel=6, tiled=True, blockxsize=256, blockysize=256)
+    else:  # as scripts/build_demo_pack.py writes the demo pack's
+        prof.update(compress="lzw", tiled=False)
     with rasterio.open(path, "w", **prof) as dst:
         dst.write(pm.astype("float32"), 1)
 
@@ -98,6 +108,10 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
+def fmt(t):
+    return f"{t * 1e3:7.1f}ms" if t < 0.1 else f"{t:8.3f}s"
+
+
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -108,11 +122,16 @@ def main():
     ap.add_argument("--lines", type=int, default=10_000)
     ap.add_argument("--points", type=int, default=60_000)
     ap.add_argument("--old-lines", type=int, default=None, help="time the old line method on this many lines and scale up")
+    ap.add_argument("--tiled", action="store_true", help="256 × 256 deflate tiles (the province pack's layout) instead of LZW strips")
     args = ap.parse_args()
-    if not PATH.exists():
-        print(f"writing {PATH.relative_to(ROOT)} …", flush=True)
-        write_raster(PATH)
-    ref = SimpleNamespace(path=str(PATH), band=1, statistic="mean", standard=35)
+    path = raster_path(args.tiled)
+    if not path.exists():
+        print(f"writing {path.relative_to(ROOT)} …", flush=True)
+        # In a child process, so that the peak RSS printed below is the calls' own.
+        child = multiprocessing.get_context("spawn").Process(target=write_raster, args=(path, args.tiled))
+        child.start()
+        child.join()
+    ref = SimpleNamespace(path=str(path), band=1, statistic="mean", standard=35)
     rng = np.random.default_rng(20241207)
     sites = {"polygons": polygons(args.polygons, rng), "lines": lines(args.lines, rng), "points": points(args.points, rng)}
     metric = to_gk()
@@ -121,40 +140,52 @@ def main():
              "points": lambda layer, g: layer.point_stats(g)}
     one = points(1, np.random.default_rng(1))
 
-    print(f"raster {WIDTH} × {HEIGHT} float32, 0.001°, EPSG:4490, LZW strips; {PATH.stat().st_size / 1e6:.0f} MB on disk")
-    new = {"construct": timed(lambda: RasterLayer("pm25", ref))[0]}
-    new["cold 1 point"] = timed(lambda: RasterLayer("pm25", ref).point_stats(one))[0]
+    layout = "deflate 256 × 256 tiles" if args.tiled else "LZW strips"
+    print(f"raster {WIDTH} × {HEIGHT} float32, 0.001°, EPSG:4490, {layout}; {path.stat().st_size / 1e6:.0f} MB on disk")
+    base_rss = peak_rss_mb()
+    counts = {"1 point": 1, "polygons": args.polygons, "lines": args.lines, "points": args.points}
+    sites = {"1 point": one, **sites}
+    calls = {"1 point": calls["points"], **calls}
+    # cold: a fresh layer (construction and whatever the call reads); warm: the band in memory.
+    cold = {"new": {"construct": timed(lambda: RasterLayer("pm25", ref))[0]}, "old": {}}
+    warm = {"new": {}, "old": {}}
     results = {}
     for name, fn in calls.items():
-        new[name], results[name] = timed(lambda: fn(RasterLayer("pm25", ref), sites[name]))
+        layer = RasterLayer("pm25", ref)
+        cold["new"][name], results[name] = timed(lambda: fn(layer, sites[name]))
+        layer.band()
+        warm["new"][name] = timed(lambda: fn(layer, sites[name]))[0]
+        del layer
     rss = peak_rss_mb()
 
-    old = {"construct": timed(lambda: ReferenceRasterLayer("pm25", ref))[0]}
-    old["cold 1 point"] = timed(lambda: ReferenceRasterLayer("pm25", ref).point_stats(one))[0]
-    reference = ReferenceRasterLayer("pm25", ref)
+    cold["old"]["construct"], reference = timed(lambda: ReferenceRasterLayer("pm25", ref))
     scaled = set()
     for name, fn in calls.items():
-        g = sites[name]
+        g, got = sites[name], results[name]
         if name == "lines" and args.old_lines and args.old_lines < len(g):
-            t, (m, x) = timed(lambda: fn(reference, g[: args.old_lines]))
-            old[name] = t * len(g) / args.old_lines
+            t, want = timed(lambda: fn(reference, g[: args.old_lines]))
+            warm["old"][name] = t * len(g) / args.old_lines
             scaled.add(name)
-            want = (m, x)
-            got = tuple(a[: args.old_lines] for a in results[name])
+            got = tuple(a[: args.old_lines] for a in got)
         else:
-            old[name], want = timed(lambda: fn(reference, g))
-            got = results[name]
+            warm["old"][name], want = timed(lambda: fn(reference, g))
+        cold["old"][name] = cold["old"]["construct"] + warm["old"][name]
         tol = 1e-9 if name == "lines" else 0.0
         for a, b in zip(got, want):
             assert np.array_equal(np.isnan(a), np.isnan(b)) and np.allclose(a, b, rtol=tol, atol=0, equal_nan=True), name
 
-    counts = {"polygons": args.polygons, "lines": args.lines, "points": args.points}
-    print(f"{'':22} {'old':>9} {'new':>9} {'ratio':>7}")
-    for name in new:
-        label = f"{counts[name]:,} {name}" if name in counts else name
-        note = f"   (old: {args.old_lines:,} lines, scaled)" if name in scaled else ""
-        print(f"{label:22} {old[name]:8.3f}s {new[name]:8.3f}s {old[name] / new[name]:6.1f}×{note}")
-    print(f"peak RSS after the new calls: {rss:.0f} MB (results equal to the reference's)")
+    print(f"{'':18} {'cold: fresh layer':^30}   {'warm: band in memory':^30}")
+    print(f"{'':18} {'old':>9} {'new':>9} {'ratio':>9}   {'old':>9} {'new':>9} {'ratio':>9}")
+    for name in cold["new"]:
+        label = f"{counts[name]:,} {name}" if name in ("polygons", "lines", "points") else name
+        row = f"{label:18} {fmt(cold['old'][name])} {fmt(cold['new'][name])} {cold['old'][name] / cold['new'][name]:8.1f}×"
+        if name in warm["new"]:
+            row += f"   {fmt(warm['old'][name])} {fmt(warm['new'][name])} {warm['old'][name] / warm['new'][name]:8.1f}×"
+        if name in scaled:
+            row += f"   (old: {args.old_lines:,} lines, scaled)"
+        print(row)
+    print(f"peak RSS after the new calls: {rss:.0f} MB ({base_rss:.0f} MB before them: imports and sites); "
+          "results equal to the reference's")
 
 
 if __name__ == "__main__":

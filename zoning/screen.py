@@ -7,6 +7,7 @@
 asked (``full=True``) and are checked against the columns, so the two never disagree.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -389,8 +390,12 @@ def _is_blank(v):
 
 
 def _project_groups(frame, default):
-    """Rows with the same project values share one parse: ``(group per row, raw dict per group)``."""
-    cols = [c for c in frame.columns if c in PROJECT_KEYS or str(c).startswith("emissions.")]
+    """Rows with the same project values share one parse: ``(group per row, raw dict per group)``.
+
+    A project's ``name`` decides nothing, so rows differing only by name share a group
+    (:func:`_named` puts each row's name back into its full verdict).
+    """
+    cols = [c for c in frame.columns if (c in PROJECT_KEYS and c != "name") or str(c).startswith("emissions.")]
     n = len(frame)
     if not cols or not n:
         return np.zeros(n, np.int64), [dict(default or {})]
@@ -404,6 +409,13 @@ def _project_groups(frame, default):
         base.update({k: v for k, v in rec.items() if not _is_blank(v)})
         raws.append(base)
     return group.astype(np.int64), raws
+
+
+def _named(project, names, i):
+    """``project`` with row ``i``'s own name, when the rows have a ``name`` column."""
+    if names is None or _is_blank(names[i]) or (isinstance(names[i], str) and not names[i].strip()):
+        return project
+    return dataclasses.replace(project, name=str(names[i]))
 
 
 def _geometry_errors(geoms):
@@ -510,6 +522,7 @@ def screen_many(pack, sites, project=None, *, crs=None, full=False, client=None)
     cols = {k: np.full(n, None, dtype=object) for k in ("verdict", "verdict_zh", "units", "red_line", "blocking", "n_findings", "missing")}
     results = np.full(n, None, dtype=object)
     source_crs = sites.crs.to_string()
+    names = sites["name"].to_numpy(dtype=object) if full and "name" in sites.columns else None
     idx = np.flatnonzero(usable)
     for start in range(0, len(idx), CHUNK_SITES):
         chunk = idx[start : start + CHUNK_SITES]
@@ -532,7 +545,8 @@ def screen_many(pack, sites, project=None, *, crs=None, full=False, client=None)
             lg = local_group.ravel()
             for j in np.flatnonzero(ok):
                 i = chunk[j]
-                results[i] = _verdict(pack, run, j, lg[j], geoms[i], projects[groups_used[lg[j]]], {"source_crs": source_crs})
+                proj = _named(projects[groups_used[lg[j]]], names, i)
+                results[i] = _verdict(pack, run, j, lg[j], geoms[i], proj, {"source_crs": source_crs})
     out = sites.copy()
     for k, v in cols.items():
         out[k] = v

@@ -526,3 +526,31 @@ def test_threads_share_one_band(geographic):
         windowed = list(pool.map(lambda _: layer2.polygon_stats(sites(geographic, "polygon")), range(4)))
     for r in windowed:
         assert_same(r, geographic.layer(band_share=0.0).polygon_stats(sites(geographic, "polygon")))
+
+
+def test_crossings_a_hair_apart_stay_in_order(tmp_path):
+    """A long line passing 2e-9 cells above a cell corner: its two crossings there are
+    closer (in t) than the merge's sort key resolves, deep into a call; the sliver between
+    them lies in the north-west cell, never the south-east one (set to 100 here)."""
+    n = 500
+    data = np.full((n, n), 30.0, dtype="float32")
+    c = 300  # the corner between columns c-1, c and rows c-1, c (counting rows from the top)
+    data[c, c] = 100.0  # south-east of the corner
+    path = write_tif(tmp_path / "flat.tif", data, Affine(1.0, 0, 0.0, 0, -1.0, float(n)), "EPSG:4549")
+    layer = RasterLayer("flat", SimpleNamespace(path=str(path), band=1, statistic="mean", standard=35))
+    X, Y = float(c), float(n - c)  # the corner
+    eps = 2e-9
+    # South-west to north-east with slope 1, through (X - eps, Y) and (X, Y + eps).
+    line = shapely.LineString([(X - eps - 250, Y - 250), (X - eps + 150, Y + 150)])
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0.1, 0.4, 50_000) + rng.integers(0, 200, 50_000), rng.uniform(0.1, 0.4, 50_000) + 5
+    dots = shapely.linestrings(np.stack([np.column_stack([x, y]), np.column_stack([x + 0.5, y])], axis=1))
+    geoms = np.concatenate([dots, [line]])
+    identity = lambda g: g  # noqa: E731
+    to_raster = layer._to_raster
+    layer._to_raster = None  # sites given in the raster's CRS
+    try:
+        mean, mx = layer.line_stats(geoms, identity)
+    finally:
+        layer._to_raster = to_raster
+    assert mx[-1] == 30.0 and mean[-1] == pytest.approx(30.0)

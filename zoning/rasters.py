@@ -53,7 +53,8 @@ BAND_RUN_CELLS = 1 << 20
 #: which bounds its memory (~200 bytes a point, ~50 MB).
 LINE_CHUNK = 250_000
 #: Line pieces shorter than this (in cells) are where a line passes through a cell
-#: corner: the line only touches the diagonal cell there, which does not count.
+#: corner (rounding leaves a sliver of ~1e-16 cells between the two crossings there):
+#: the line only touches the diagonal cell, which does not count.
 _CORNER_CELLS = 1e-9
 
 
@@ -341,13 +342,23 @@ class RasterLayer:
         th = (yh - seg.y0[sh]) / (seg.y1[sh] - seg.y0[sh])
         xh = seg.x0[sh] + th * (seg.x1[sh] - seg.x0[sh])
         # Cut points in order along each segment: start, crossings, end. The four runs
-        # are each sorted, so a stable sort on 2·segment + t is a cheap merge; crossings
-        # it might misorder are within ~1e-11 of each other, at a cell corner, and the
-        # sliver between them is dropped below.
+        # are each sorted, so a stable sort on 2·segment + t is a cheap merge. Its key
+        # rounds t to ~1e-11, so two crossings closer than that (near a cell corner)
+        # may come out swapped: those are put right by their exact t.
         ids = np.arange(m)
         key = np.concatenate([2.0 * ids, 2.0 * sv + tv, 2.0 * sh + th, 2.0 * ids + 1.0])
         order = np.argsort(key, kind="stable")
         del key
+        t = np.concatenate([np.zeros(m), tv, th, np.ones(m)])[order]
+        seg_of = np.concatenate([ids, sv, sh, ids])[order]
+        while True:
+            swapped = np.flatnonzero((t[1:] < t[:-1]) & (seg_of[1:] == seg_of[:-1]))
+            if not len(swapped):
+                break
+            swapped = swapped[np.r_[True, np.diff(swapped) > 1]]  # disjoint pairs per pass
+            for arr in (order, t):
+                arr[swapped], arr[swapped + 1] = arr[swapped + 1], arr[swapped].copy()
+        del t, seg_of
         kind = np.concatenate([np.zeros(m, np.int8), np.ones(len(sv), np.int8),
                                np.full(len(sh), 2, np.int8), np.zeros(m, np.int8)])[order]
         sid = np.concatenate([ids, sv, sh, ids])[order]

@@ -303,8 +303,8 @@ def edge_lines(g):
         shapely.LineString([(X(31) + 0.2 * a, Y(11) - 0.3 * a), (X(38) + 0.4 * a, Y(16) - 0.5 * a)]),  # in nodata
         shapely.MultiLineString([[(X(3) + 0.1 * a, Y(30) - 0.5 * a), (X(8) + 0.3 * a, Y(30) - 0.5 * a)],
                                  [(X(6) + 0.2 * a, Y(30) - 0.5 * a), (X(10) + 0.6 * a, Y(30) - 0.5 * a)]]),  # parts overlap
-        shapely.LineString([(X(4) + 0.3 * a, Y(35) - 0.2 * a), (X(9) + 0.7 * a, Y(37) - 0.4 * a),
-                            (X(6) + 0.1 * a, Y(35) - 0.2 * a + 0.8 * a * 0)]),            # doubles back on itself
+        shapely.LineString([(X(4) + 0.3 * a, Y(35) - 0.5 * a), (X(9) + 0.7 * a, Y(35) - 0.5 * a),
+                            (X(6) + 0.1 * a, Y(35) - 0.5 * a)]),                           # doubles back on itself
         shapely.LineString([(X(2) + 0.3 * a, Y(40) - 0.2 * a), (X(2) + 0.3 * a, Y(40) - 0.2 * a), (X(5) + 0.5 * a, Y(41) - 0.8 * a)]),  # repeated vertex
         shapely.LineString([(X(20) + 0.25 * a, Y(2) - 0.5 * a), (X(20) + 0.25 * a + 1e-9 * a, Y(9) - 0.5 * a)]),  # almost vertical
     ]
@@ -432,7 +432,7 @@ def test_edge_lines_exact(binary, references):
     # The L-shaped line's leg x = X(7) runs along the edge of columns 6 and 7 (rows 4–11).
     line = shapely.LineString([(L + 3 * a, T - 4.5 * a), (L + 7 * a, T - 4.5 * a), (L + 7 * a, T - 11.5 * a)])
     mean, mx = binary.layer().line_stats(np.array([line]), lambda g: g)
-    vals = np.concatenate([band[4, 3:7], band[5:11, 6], band[5:11, 7], band[[4, 11], 6] , band[[4, 11], 7]])
+    vals = np.concatenate([band[4, 3:7], band[5:11, 6], band[5:11, 7], band[[4, 11], 6], band[[4, 11], 7]])
     weights = np.concatenate([np.ones(4), np.ones(12), np.full(4, 0.5)])
     ok = ~np.isnan(vals)
     assert mean[0] == pytest.approx(np.average(vals[ok], weights=weights[ok]), rel=1e-12)

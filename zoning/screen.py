@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from zoning import __version__, vocab
 from zoning.bulk import VERDICT_OF_CODE, ClausePlan, verdict_columns
@@ -26,7 +27,8 @@ from zoning.verdict import Verdict, decide, deciding_findings
 __all__ = ["screen", "screen_many", "near_distance", "near_layers", "ScreeningTables", "CHUNK_SITES"]
 
 #: screen_many works through this many sites at a time (bounds the (site × clause) arrays).
-CHUNK_SITES = 50_000
+CHUNK_SITES = 20_000
+_CGCS2000 = CRS.from_user_input("EPSG:4490")
 _VERDICTS = np.array(VERDICT_OF_CODE, dtype=object)
 _VERDICTS_ZH = np.array([vocab.VERDICTS[v] for v in VERDICT_OF_CODE], dtype=object)
 #: shapely type ids of the geometry types a site may have.
@@ -504,10 +506,14 @@ def screen_many(pack, sites, project=None, *, crs=None, full=False, client=None)
         if crs is None:
             raise SiteError("the sites have no CRS; set one (sites.set_crs('EPSG:4326')) or pass crs=")
         sites = sites.set_crs(crs)
-    geoms = np.asarray(sites.geometry.to_crs("EPSG:4490").values, dtype=object)
+    lonlat = sites.geometry if sites.crs.equals(_CGCS2000) else sites.geometry.to_crs(_CGCS2000)
+    geoms = np.asarray(lonlat.values, dtype=object)
     n = len(geoms)
     errors, usable = _geometry_errors(geoms)
-    geoms = shapely.force_2d(geoms)
+    has_z = shapely.has_z(geoms)
+    if has_z.any():
+        geoms = geoms.copy()
+        geoms[has_z] = shapely.force_2d(geoms[has_z])
     group, raws = _project_groups(sites, project)
     projects = []
     for k, raw in enumerate(raws):

@@ -1,8 +1,8 @@
 """The columnar engine: an overlay table × the pack's clauses → verdict columns.
 
 Clause applicability is computed as arrays over (site, clause): a place-count
-matrix ``K`` (how many of a clause's places each site touches) from sparse
-membership matrices of the layers, and the clause's effect for each site's
+matrix ``K`` (how many of a clause's places each site touches) from the layers'
+compressed feature → clause memberships, and the clause's effect for each site's
 project (a small table, one row per distinct project). The verdict, blocking
 clauses, missing attributes and finding counts follow with numpy; the strings
 are built once per distinct combination of outcomes, not once per site.
@@ -15,7 +15,6 @@ by :mod:`zoning.screen` from the same table, and checked against these columns.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 from zoning.overlay import LAYERS
 from zoning.rules import EFFECT_CODES, NO_EFFECT, QUOTA_EFFECT, clause_outcome, quota_status, zone_matches
@@ -32,9 +31,9 @@ class ClausePlan:
 
     Attributes
     ----------
-    member : dict of layer → scipy.sparse.csr_matrix (features × clauses)
-        1 where the feature is a place of the clause (unit categories and codes, zone
-        types, the red line).
+    member : dict of layer → _Membership
+        The clauses each feature is a place of (unit categories and codes, zone types,
+        the red line), compressed by feature.
     near : list of (clause index, layer, within_m, feature mask or None)
     raster : list of (clause index, raster name)
     everywhere : list of clause indices
@@ -87,7 +86,8 @@ class ClausePlan:
             n_feat = len(getattr(pack, name))
             r = np.concatenate(cells[name][0]) if cells[name][0] else np.zeros(0, np.int64)
             c = np.concatenate(cells[name][1]) if cells[name][1] else np.zeros(0, np.int64)
-            self.member[name] = sparse.csr_matrix((np.ones(len(r), np.int32), (r, c)), shape=(n_feat, n_clauses))
+            order = np.lexsort((c, r))
+            self.member[name] = _Membership(np.searchsorted(r[order], np.arange(n_feat + 1)), c[order].astype(np.int64))
         # Quota rows reachable from each unit and zone, in the order verdicts list them.
         self.quota_rows = [row for rows in quotas.values() for row in rows]
         self.quota_ids = np.array([f"quota:{r['scope']}:{r['resource']}" for r in self.quota_rows], dtype=object)
@@ -117,6 +117,26 @@ class ClausePlan:
 
 
 @dataclass
+class _Membership:
+    """Which clauses each feature of a layer is a place of, compressed by row:
+    feature ``f``'s clauses are ``clause[ptr[f]:ptr[f + 1]]``."""
+
+    ptr: np.ndarray
+    clause: np.ndarray
+
+    @property
+    def nnz(self):
+        return len(self.clause)
+
+    def expand(self, feat):
+        """For each pair's feature, its clauses: ``(pair index, clause)`` arrays."""
+        start, count = self.ptr[feat], np.diff(self.ptr)[feat]
+        pair = np.repeat(np.arange(len(feat)), count)
+        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        return pair, self.clause[start[pair] + offset]
+
+
+@dataclass
 class ProjectOutcomes:
     """One project's outcome for every clause (by id, and as codes) and quota row."""
 
@@ -142,15 +162,15 @@ def place_counts(plan, table, rasters_exceed):
     """``K[site, clause]``: the number of the clause's places each site touches."""
     n = table.n
     n_clauses = len(plan.clauses)
-    counts = sparse.csr_matrix((n, n_clauses), dtype=np.int32)
+    cells = np.zeros(n * n_clauses, np.int64)
     for name in LAYERS:
         p = table.pairs[name]
         m = plan.member[name]
         if not len(p) or not m.nnz:
             continue
-        touched = sparse.csr_matrix((np.ones(len(p), np.int32), (p.site, p.feat)), shape=(n, m.shape[0]))
-        counts = counts + touched @ m
-    K = counts.toarray() if n_clauses else np.zeros((n, 0), np.int32)
+        pair, clause = m.expand(p.feat)
+        cells += np.bincount(p.site[pair] * n_clauses + clause, minlength=n * n_clauses)
+    K = cells.reshape(n, n_clauses).astype(np.int32)
     for j, layer, within_m, mask in plan.near:
         p = table.near[layer]
         if not len(p):

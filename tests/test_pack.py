@@ -100,3 +100,20 @@ def test_geojson_layers_take_the_manifest_crs():
     pack = load_pack(PACKS / "grid")
     x, y = pack.units.geometry.iloc[0].exterior.coords[0]
     assert 119.9 < x < 120.1 and 30.6 < y < 30.8
+
+
+@pytest.mark.parametrize("key, value", [("units:    {path: units.geojson}", "units:    {path: ../units.geojson}"), ("rules: rules.yaml", "rules: /etc/rules.yaml")])
+def test_files_outside_the_pack_are_refused(tmp_path, key, value):
+    import shutil
+
+    pack = tmp_path / "pack"
+    shutil.copytree(PACKS / "grid", pack)
+    shutil.copy(PACKS / "grid" / "units.geojson", tmp_path / "units.geojson")
+    manifest = pack / "pack.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    assert key in text
+    manifest.write_text(text.replace(key, value), encoding="utf-8")
+    report = validate_pack(pack)
+    assert [p.kind for p in report.errors] == ["path_outside"]
+    with pytest.raises(PackError, match=r"pack\.yaml:\d+: error: .* lies outside the pack directory"):
+        load_pack(pack)

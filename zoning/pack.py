@@ -482,6 +482,22 @@ def _check_rules(report, file, ruleset, lines, layers, rasters):
             report.warn(file, at("obligations"), "obligations_on_prohibit", f"clause {clause.id}: a prohibit clause's obligations are never shown", where=clause.id)
 
 
+def _paths_inside(report, directory, manifest, lines):
+    """Every file pack.yaml names must lie inside the pack (its digest covers only the pack)."""
+    named = [(("layers", n), getattr(manifest.layers, n).path) for n in ("units", "red_line", "zones") if getattr(manifest.layers, n) is not None]
+    named += [(("rasters", n), ref.path) for n, ref in manifest.rasters.items()]
+    named += [(("quotas",), manifest.quotas)] if manifest.quotas else []
+    named += [(("rules",), manifest.rules)]
+    root = directory.resolve()
+    ok = True
+    for key, rel in named:
+        target = (directory / rel).resolve()
+        if Path(rel).is_absolute() or not target.is_relative_to(root):
+            report.error("pack.yaml", line_of(lines, key), "path_outside", f"{'.'.join(key)}: {rel!r} lies outside the pack directory; a pack's files must be inside it (e.g. layers.gpkg)")
+            ok = False
+    return ok
+
+
 def validate_pack(path=None, *, topology=True):
     """Check a pack; return a :class:`ValidationReport` (never raises for problems in the pack).
 
@@ -526,6 +542,8 @@ def validate_pack(path=None, *, topology=True):
         except _PyprojCRSError:
             report.error("pack.yaml", line_of(mlines, ("crs",)), "crs", f"crs {manifest.crs!r} is not a CRS pyproj knows; expected e.g. EPSG:4490")
             return report
+    if not _paths_inside(report, directory, manifest, mlines):
+        return report
     files = ["pack.yaml"]
     layers = {}
     for name in ("units", "red_line", "zones"):

@@ -215,12 +215,16 @@ def section_load(pack_dir, sites):
 def section_bulk(pack, sites):
     n = len(sites)
     table = Table(f"bulk vs raw, {n:,} mixed sites {sites['kind'].value_counts().to_dict()}")
+    # The first run also prepares (GEOS) every feature the sites meet, once per process; the
+    # raw index below prepares all of them while it is built, which is not counted.
+    out, t_first = timed(pack.screen_many, sites, PROJECT)
     out, t_bulk = timed(pack.screen_many, sites, PROJECT)
     index, t_index = timed(RawIndex, pack, _gk_epsg(shapely.get_x(shapely.centroid(sites.geometry.values))))
     raw, t_raw = timed(raw_overlay, index, sites.geometry.values)
-    table.row("bulk  pack.screen_many (full verdicts)", _secs(t_bulk), _rate(n, t_bulk))
+    table.row("bulk  pack.screen_many, first run", _secs(t_first), f"{_rate(n, t_first)}  (prepares the features it meets)")
+    table.row("bulk  pack.screen_many (full verdicts)", _secs(t_bulk), f"{_rate(n, t_bulk)}  (second run: features prepared)")
     table.row("raw   tuned shapely overlay", _secs(t_raw), f"{_rate(n, t_raw)}  (index build {_secs(t_index)} not counted)")
-    table.row("ratio bulk / raw", f"×{t_bulk / t_raw:.2f}", "target ≤ 1.0")
+    table.row("ratio bulk / raw", f"×{t_bulk / t_raw:.2f}", f"target ≤ 1.0; first run ×{t_first / t_raw:.2f}")
     errors = out["error"].notna().sum()
     table.row("bulk verdicts", "", f"{out['verdict'].value_counts().to_dict()}; {errors} row error(s)")
     if errors:

@@ -305,7 +305,7 @@ class PackIndex:
                 part = np.where(whole, q_measure[qi], 0.0)
                 cut = ~whole
                 if cut.any():
-                    cuts = shapely.intersection(query[qi[cut]], layer.geoms[fi[cut]])
+                    cuts = _intersection(query[qi[cut]], layer.geoms[fi[cut]])
                     part[cut] = np.where(pair_kind[extended][cut] == POLYGON, shapely.area(cuts), shapely.length(cuts))
                 amount[extended] = part
                 if name == "units":  # each site's part in the region, should it be partly outside
@@ -338,7 +338,7 @@ class PackIndex:
             for i in partial:
                 mine = site_of == i
                 cut = mine & ~whole
-                gk[i] = shapely.union_all(np.concatenate([query[qi[mine & whole]], shapely.intersection(query[qi[cut]], unit_geoms[fi[cut]])]))
+                gk[i] = shapely.union_all(np.concatenate([query[qi[mine & whole]], _intersection(query[qi[cut]], unit_geoms[fi[cut]])]))
             lonlat[sel[partial]] = view.to_lonlat(gk[partial])
         table.geometry_gk[sel] = gk
         if near and ok.any():
@@ -360,20 +360,21 @@ class PackIndex:
                     continue
                 hit, touch = pairs[name]
                 nf = len(layer)
+                # Candidates found segment by segment, tested site by site: one test per
+                # (site, feature) and distance, with the boxes' least gap over the segments.
+                site_k, feat_k, (gap,) = _per_feature(owner[q_i], f_i, nf, (_box_gap(qb[q_i], layer.bounds[f_i]),), np.minimum)
                 # Features the site overlaps or touches are at 0 m: within every distance.
-                known = np.isin(owner[q_i] * nf + f_i, np.concatenate([hit.site * nf + hit.feat, touch.site * nf + touch.feat]))
+                known = np.isin(site_k * nf + feat_k, np.concatenate([hit.site * nf + hit.feat, touch.site * nf + touch.feat]))
                 level = np.where(known, within[0], np.inf)
-                gap = _box_gap(qb[q_i], layer.bounds[f_i])
                 alive = np.flatnonzero(~known & (gap <= reach))
                 for d in within[::-1]:  # largest first: each test runs on the survivors of the last
                     alive = alive[gap[alive] <= d]  # boxes farther apart than d cannot be within d
                     if not len(alive):
                         break
-                    alive = alive[shapely.dwithin(layer.geoms[f_i[alive]], query[q_i[alive]], d)]
+                    alive = alive[shapely.dwithin(layer.geoms[feat_k[alive]], gk[site_k[alive]], d)]
                     level[alive] = d
                 keep = np.isfinite(level)
-                # A feature is as near to a line as to its nearest segment.
-                site_k, feat_k, (level_k,) = _per_feature(owner[q_i[keep]], f_i[keep], nf, (level[keep],), np.minimum)
+                site_k, feat_k, level_k = site_k[keep], feat_k[keep], level[keep]
                 parts["near"][name].append(Pairs(sel[site_k], feat_k, level_k, np.zeros(len(site_k))))
         for name in LAYERS:
             hit, touch = pairs[name]
@@ -425,6 +426,29 @@ def _segments(geoms, kinds):
     seg_site = lines[part_of[vertex_of[start]]]
     others = np.flatnonzero(kinds != LINE)
     return np.concatenate([geoms[others], segs]), np.concatenate([others, seg_site])
+
+
+#: Features are clipped to a site's box grown by this much (m) before they are intersected.
+CLIP_PAD_M = 1.0
+
+
+def _intersection(sites, features):
+    """``shapely.intersection(sites, features)``, pair by pair, at the cost of the features'
+    part near each site: each feature is first cut to the site's box (GEOS's rectangle
+    clipping, a fast linear pass) so the overlay sees a few vertices, not a county's
+    thousands. The site lies inside the box, so the result is the same; a clipped feature
+    that comes out invalid (the fast clipping does not promise validity) is used whole.
+    """
+    b = shapely.bounds(sites)
+    lo, hi = b[:, :2] - CLIP_PAD_M, b[:, 2:] + CLIP_PAD_M
+    clipped = np.fromiter(
+        (shapely.clip_by_rect(f, x0, y0, x1, y1) for f, (x0, y0), (x1, y1) in zip(features, lo.tolist(), hi.tolist())),
+        dtype=object, count=len(features),
+    )
+    bad = ~shapely.is_valid(clipped)
+    if bad.any():
+        clipped[bad] = features[bad]
+    return shapely.intersection(sites, clipped)
 
 
 def _box_gap(a, b):

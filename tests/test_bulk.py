@@ -201,3 +201,23 @@ def test_an_engine_disagreement_is_never_silent(grid_pack, monkeypatch):
     with pytest.raises(AssertionError, match="internal inconsistency"):
         grid_pack.screen(gk(shapely.Point(300, 300)), PROJECTS[1])
     assert not isinstance(AssertionError(), ZoningError)  # a bug is never reported as a user's mistake
+
+
+def test_sites_beyond_a_zones_strip_use_its_full_view(monkeypatch):
+    # Each GK zone keeps the features near its 3° strip; a site reaching further is
+    # overlaid on the zone's full view, with the same result.
+    from zoning import load_pack
+    from conftest import GRID
+
+    sites = random_sites(load_pack(GRID), 80, 11) + grid_edge_cases()
+    frame = gpd.GeoDataFrame({"industry": ["2614"] * len(sites)}, geometry=sites, crs="EPSG:4490")
+    wide = load_pack(GRID).screen_many(frame, PROJECTS[1], full=True)
+    monkeypatch.setattr(zoning.overlay, "STRIP_MARGIN_DEG", -1.4995)  # the strip: 120° ± 0.0005°
+    narrow_pack = load_pack(GRID)
+    narrow = narrow_pack.screen_many(frame, PROJECTS[1], full=True)
+    assert ((4549, True) in narrow_pack.index._views) and len(narrow_pack.index.view(4549).layers["units"].rows) < 3
+    pd.testing.assert_frame_equal(wide.drop(columns="result"), narrow.drop(columns="result"))
+    for a, b in zip(wide["result"], narrow["result"]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert_verdict_equal(a, b, rtol=0, atol=0)

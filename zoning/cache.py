@@ -173,7 +173,17 @@ def _read_frame(entry, files, name, dtypes, *, geo, text_fields=()):
         import pandas as pd
 
         frame = pd.read_parquet(buf)
+    del buf
+    _release_arrow_memory()
     return _restore_dtypes(frame, dtypes, text_fields)
+
+
+def _release_arrow_memory():
+    """Hand back to the system what Arrow's allocator keeps after decoding (mimalloc keeps
+    freed pages: about 130 MB after reading a province's layers)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def read_pack(root, digest, directory, files, *, topology=True):

@@ -55,14 +55,16 @@ def _projector(transformer):
 
 @dataclass
 class _Layer:
-    """One layer on one GK zone: its features and an STRtree of them."""
+    """One layer on one GK zone: the features a view holds (``rows`` of the pack's layer,
+    ascending) and an STRtree of them."""
 
     geoms: np.ndarray
+    rows: np.ndarray
     tree: object
 
     @classmethod
-    def build(cls, geoms):
-        return cls(geoms, shapely.STRtree(geoms))
+    def build(cls, geoms, rows):
+        return cls(geoms, rows, shapely.STRtree(geoms))
 
     def __len__(self):
         return len(self.geoms)
@@ -84,35 +86,72 @@ class _Layer:
 
 
 #: Version of the projected layers kept in the pack cache (bump when their making changes).
-_VIEW_FORMAT = 1
+_VIEW_FORMAT = 2
+
+
+#: A zone's view holds the features within this many degrees of longitude of the zone's
+#: 3° strip; sites that reach further (with their near distance) use the zone's full view.
+STRIP_MARGIN_DEG = 0.25
+
+
+def _zone_strip(epsg):
+    """The longitudes (west, east) a zone's view covers: its 3° strip and the margin."""
+    cm = 75 + 3 * (epsg - 4534)
+    margin = STRIP_MARGIN_DEG
+    return cm - 1.5 - margin, cm + 1.5 + margin
+
+
+def _to_gk_valid(geoms, forward):
+    """Layer geometries on a GK zone, repaired where projecting made a ring invalid."""
+    geoms = shapely.transform(np.asarray(geoms, dtype=object), forward)
+    return np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
 
 
 class _ZoneView:
-    """The pack's layers projected to one GK zone, indexed."""
+    """The pack's layers projected to one GK zone, indexed.
 
-    def __init__(self, pack, epsg):
+    A strip view (``full=False``) holds only the features whose longitudes meet the zone's
+    strip (:func:`_zone_strip`), so a province across three zones keeps about one and a
+    half copies of its layers, not three; :meth:`PackIndex.overlay` sends the rare site
+    that reaches beyond the strip to the zone's full view.
+    """
+
+    def __init__(self, pack, epsg, full=False):
         self.epsg = epsg
+        self.full = full
+        self.west, self.east = (-np.inf, np.inf) if full else _zone_strip(epsg)
         fwd = Transformer.from_crs(CGCS2000, f"EPSG:{epsg}", always_xy=True)
         inv = Transformer.from_crs(f"EPSG:{epsg}", CGCS2000, always_xy=True)
         self.forward = _projector(fwd)
         self.inverse = _projector(inv)
-        self.layers = {name: _Layer.build(geoms) for name, geoms in self._projected(pack).items()}
+        self.layers = {name: _Layer.build(geoms, rows) for name, (geoms, rows) in self._projected(pack).items()}
+
+    def _rows(self, gdf):
+        if self.full:
+            return np.arange(len(gdf))
+        b = gdf.geometry.bounds.to_numpy()
+        return np.flatnonzero((b[:, 2] >= self.west) & (b[:, 0] <= self.east)) if len(b) else np.zeros(0, np.int64)
 
     def _projected(self, pack):
         """The layers on this zone: from the pack's cache when it has them, else projected
-        (and repaired where projecting made a ring invalid) and stored there."""
+        and stored there."""
         from zoning.cache import load_artifact, store_artifact
 
-        name = f"gk-{self.epsg}"
+        name = f"gk-{self.epsg}-" + ("full" if self.full else f"strip{STRIP_MARGIN_DEG:g}")
         kept = load_artifact(pack, name, version=_VIEW_FORMAT)
-        if kept is not None and set(kept) == set(LAYERS) and all(len(kept[k]) == len(getattr(pack, k)) for k in LAYERS):
-            return {k: np.asarray(kept[k], dtype=object) for k in LAYERS}
+        if kept is not None and all(k in kept and f"{k}.rows" in kept for k in LAYERS):
+            return {k: (np.asarray(kept[k], dtype=object), np.asarray(kept[f"{k}.rows"], dtype=np.int64)) for k in LAYERS}
         out = {}
         for layer in LAYERS:
-            geoms = shapely.transform(np.asarray(getattr(pack, layer).geometry.values, dtype=object), self.forward)
-            out[layer] = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
-        store_artifact(pack, name, out, version=_VIEW_FORMAT)
+            gdf = getattr(pack, layer)
+            rows = self._rows(gdf)
+            out[layer] = (_to_gk_valid(gdf.geometry.values[rows], self.forward), rows)
+        store_artifact(pack, name, {k: a for layer, (g, r) in out.items() for k, a in ((layer, g), (f"{layer}.rows", r))}, version=_VIEW_FORMAT)
         return out
+
+    def holds(self, west, east):
+        """Whether sites spanning these longitudes (their near distance included) fit."""
+        return (west >= self.west) & (east <= self.east)
 
     def to_gk(self, geoms):
         return shapely.transform(geoms, self.forward)
@@ -231,16 +270,26 @@ class PackIndex:
         self.rasters = {name: RasterLayer(name, ref) for name, ref in pack.rasters.items()}
         self.tolerance_m2 = float(pack.tolerance_m2)
 
-    def view(self, epsg):
-        """The layers projected to EPSG ``epsg`` (built on first use)."""
-        view = self._views.get(epsg)
+    def view(self, epsg, full=False):
+        """The layers projected to EPSG ``epsg`` (built on first use): the zone's strip, or
+        with ``full`` every feature."""
+        key = (epsg, full)
+        view = self._views.get(key)
         if view is None:
             with self._lock:
-                view = self._views.get(epsg)
+                view = self._views.get(key)
                 if view is None:
-                    view = _ZoneView(self.pack, epsg)
-                    self._views[epsg] = view
+                    view = _ZoneView(self.pack, epsg, full)
+                    self._views[key] = view
         return view
+
+    def feature_geometries(self, epsg, layer, rows):
+        """Rows of a layer on GK zone ``epsg``, exactly as the overlay measured them."""
+        rows = np.asarray(rows, dtype=np.int64)
+        held = self.view(epsg).layers[layer]
+        if np.isin(rows, held.rows).all():
+            return held.geoms[np.searchsorted(held.rows, rows)]
+        return self.view(epsg, full=True).layers[layer].geoms[rows]
 
     def overlay(self, geoms, near=None):
         """Overlay sites (an array of valid 2-D lon/lat geometries) on the pack.
@@ -266,10 +315,19 @@ class PackIndex:
         table.epsg = _gk_epsgs(table.lon)
         parts = {k: {name: [] for name in LAYERS} for k in ("pairs", "touching", "near")}
         lonlat = geoms.copy()
+        # A site reaches as far as its box and the largest near distance (in degrees of
+        # longitude at its most poleward latitude, generously).
+        b = shapely.bounds(geoms)
+        reach_m = max([SNAP_M, *(d[-1] for d in near.values())])
+        reach_deg = reach_m / (111_320.0 * np.cos(np.radians(np.minimum(np.maximum(np.abs(b[:, 1]), np.abs(b[:, 3])), 89.0)))) + 1e-6
+        west, east = b[:, 0] - reach_deg, b[:, 2] + reach_deg
         for epsg in np.unique(table.epsg):
-            sel = np.flatnonzero(table.epsg == epsg)
-            view = self.view(int(epsg))
-            self._overlay_zone(view, sel, lonlat, table, near, parts)
+            in_zone = table.epsg == epsg
+            strip = self.view(int(epsg))
+            fits = strip.holds(west, east)
+            for view, sel in ((strip, np.flatnonzero(in_zone & fits)), (None, np.flatnonzero(in_zone & ~fits))):
+                if len(sel):
+                    self._overlay_zone(view or self.view(int(epsg), full=True), sel, lonlat, table, near, parts)
         for name in LAYERS:
             table.pairs[name] = Pairs.concat(parts["pairs"][name]).sorted()
             table.touching[name] = Pairs.concat(parts["touching"][name]).sorted(by_amount=False)
@@ -374,13 +432,13 @@ class PackIndex:
                     alive = alive[shapely.dwithin(layer.geoms[feat_k[alive]], gk[site_k[alive]], d)]
                     level[alive] = d
                 keep = np.isfinite(level)
-                site_k, feat_k, level_k = site_k[keep], feat_k[keep], level[keep]
+                site_k, feat_k, level_k = site_k[keep], layer.rows[feat_k[keep]], level[keep]
                 parts["near"][name].append(Pairs(sel[site_k], feat_k, level_k, np.zeros(len(site_k))))
         for name in LAYERS:
             hit, touch = pairs[name]
             for key, p in (("pairs", hit), ("touching", touch)):
                 if len(p):
-                    parts[key][name].append(Pairs(sel[p.site], p.feat, p.amount, p.share))
+                    parts[key][name].append(Pairs(sel[p.site], view.layers[name].rows[p.feat], p.amount, p.share))
 
     def _raster_stats(self, table, lonlat):
         for name, layer in self.rasters.items():

@@ -27,7 +27,7 @@ from zoning.verdict import Verdict, decide, deciding_findings
 __all__ = ["screen", "screen_many", "near_distance", "near_layers", "ScreeningTables", "CHUNK_SITES"]
 
 #: screen_many works through this many sites at a time (bounds the (site × clause) arrays).
-CHUNK_SITES = 20_000
+CHUNK_SITES = 10_000
 _CGCS2000 = CRS.from_user_input("EPSG:4490")
 _VERDICTS = np.array(VERDICT_OF_CODE, dtype=object)
 _VERDICTS_ZH = np.array([vocab.VERDICTS[v] for v in VERDICT_OF_CODE], dtype=object)
@@ -187,8 +187,8 @@ def _context(pack, run, i):
         if not len(rows):
             continue
         # Distances only for the verdict's text: which features count is the overlay's test.
-        layer_geoms = pack.index.view(int(table.epsg[i])).layers[layer].geoms
-        dist = shapely.distance(table.geometry_gk[i], layer_geoms[p.feat[rows.start : rows.stop]])
+        feats = pack.index.feature_geometries(int(table.epsg[i]), layer, p.feat[rows.start : rows.stop])
+        dist = shapely.distance(table.geometry_gk[i], feats)
         overlapping = set()  # overlapped or touched: at 0 m
         for pairs in (table.pairs[layer], table.touching[layer]):
             r = _slice(pairs, i)

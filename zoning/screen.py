@@ -135,22 +135,24 @@ class _Run:
     table: object
     columns: object
     outcomes: list
-    raster_values: dict  # name -> array of the statistic the standard is compared with
 
 
 def _run(pack, geoms, group, projects):
     tables = pack._screening
     table = pack.index.overlay(geoms, near=tables.near)
-    values, exceed = {}, {}
+    exceed = {}
     for name, ref in pack.rasters.items():
         mean, mx = table.rasters.get(name, (np.full(table.n, np.nan), np.full(table.n, np.nan)))
         value = mean if ref.statistic == "mean" else mx
-        values[name] = value
-        # Compared as the verdict shows the value, to 4 decimals.
-        exceed[name] = np.fromiter((v == v and round(v, 4) > ref.standard for v in value.tolist()), bool, table.n)
+        exceed[name] = np.fromiter((_exceeds(v, ref.standard) for v in value.tolist()), bool, table.n)
     outcomes = [tables.plan.outcomes(p) for p in projects]
     columns = verdict_columns(tables.plan, table, np.asarray(group, dtype=np.int64), outcomes, exceed)
-    return _Run(table, columns, outcomes, values)
+    return _Run(table, columns, outcomes)
+
+
+def _exceeds(value, standard):
+    """Whether a raster statistic exceeds its standard, compared as the verdict shows it (4 decimals)."""
+    return value is not None and value == value and round(value, 4) > standard
 
 
 def _slice(pairs, i):
@@ -217,7 +219,7 @@ def _context(pack, run, i):
             "statistic": ref.statistic,
             "value": None if value is None else round(value, 4),
             "standard": ref.standard,
-            "exceeds": bool(value is not None and round(value, 4) > ref.standard),
+            "exceeds": _exceeds(value, ref.standard),
             "unit": ref.unit,
             "pollutant": ref.pollutant,
             "mean": None if mean is None else round(mean, 4),

@@ -154,8 +154,6 @@ class Columns:
     blocking: list
     missing: list
     n_findings: np.ndarray
-    places: np.ndarray      # K: (site, clause) place counts
-    fired: np.ndarray       # (site, clause) effect codes, NO_EFFECT where the clause does not fire
 
 
 def place_counts(plan, table, rasters_exceed):
@@ -268,4 +266,4 @@ def verdict_columns(plan, table, group, outcomes, rasters_exceed):
     inverse = inverse.ravel()
     blocking = [blocking_u[k] for k in inverse.tolist()]
     missing = [missing_u[k] for k in inverse.tolist()]
-    return Columns(rank, blocking, missing, n_findings, K, fired)
+    return Columns(rank, blocking, missing, n_findings)

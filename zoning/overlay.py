@@ -198,10 +198,6 @@ class Pairs:
             order = np.lexsort((self.feat, self.site))
         return self.take(order)
 
-    def bounds(self, n):
-        """``start, stop`` arrays: site ``i``'s pairs are ``start[i]:stop[i]``."""
-        return np.searchsorted(self.site, np.arange(n)), np.searchsorted(self.site, np.arange(n), side="right")
-
     def counts(self, n):
         return np.bincount(self.site, minlength=n)
 

@@ -245,11 +245,11 @@ def verdict_columns(plan, table, group, outcomes, rasters_exceed):
     width = int(q_count.max()) if n else 0
     tokens = np.full((n, width), -1, np.int64)
     if len(q_site):
-        pos = np.arange(len(q_site)) - np.repeat(np.cumsum(q_count) - q_count, q_count)[: len(q_site)]
+        pos = np.arange(len(q_site)) - np.repeat(np.cumsum(q_count) - q_count, q_count)
         tokens[q_site, pos] = q_row
     key = np.concatenate([group.astype(np.int64)[:, None].view(np.uint8), fired[:, live].view(np.uint8), tokens.view(np.uint8)], axis=1) if n else np.zeros((0, 1), np.uint8)
     key = np.ascontiguousarray(key)
-    combos, first, inverse = np.unique(key.view(np.dtype((np.void, key.shape[1]))).ravel(), return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(key.view(np.dtype((np.void, key.shape[1]))).ravel(), return_index=True, return_inverse=True)
     blocking_u, missing_u = [], []
     for i in first:
         g = group[i]

@@ -338,7 +338,7 @@ class PackIndex:
         m = len(sel)
         measure = np.where(kinds == POLYGON, shapely.area(gk), np.where(kinds == LINE, shapely.length(gk), 0.0))
         table.measure[sel] = measure
-        # Lines are met segment by segment: cut into short segments, each with a tight
+        # Lines are met run by run: cut into runs of a few segments, each with a tight
         # box, so a 20 km line tests only the features along it; lengths add up per feature.
         query, owner = _segments(gk, kinds)
         q_measure = np.where(kinds[owner] == LINE, shapely.length(query), measure[owner])
@@ -414,7 +414,7 @@ class PackIndex:
                     continue
                 hit, touch = pairs[name]
                 nf = len(layer)
-                # Candidates found segment by segment, tested site by site: one test per
+                # Candidates found run by run, tested site by site: one test per
                 # (site, feature) and distance, with the boxes' least gap over the segments.
                 site_k, feat_k, (gap,) = _per_feature(owner[q_i], f_i, nf, (_box_gap(qb[q_i], layer.bounds[f_i]),), np.minimum)
                 # Features the site overlaps or touches are at 0 m: within every distance.
@@ -462,24 +462,37 @@ def _gk_epsgs(lons):
     return 4534 + zone - 25
 
 
-#: Line sites are cut into segments no longer than this for the overlay (m).
-SEGMENT_M = 4000.0
+#: Line sites are cut into runs of about this length (m) for the overlay: short enough for
+#: tight boxes, long enough that a run crossing no boundary costs one containment test.
+SEGMENT_M = 2000.0
 
 
 def _segments(geoms, kinds):
-    """Query geometries and the site each belongs to: line sites as segments of at most
-    :data:`SEGMENT_M`, other sites as they are."""
+    """Query geometries and the site each belongs to: line sites as runs of consecutive
+    segments about :data:`SEGMENT_M` long, other sites as they are."""
     lines = np.flatnonzero(kinds == LINE)
     if not len(lines):
         return geoms, np.arange(len(geoms))
     parts, part_of = shapely.get_parts(shapely.segmentize(geoms[lines], SEGMENT_M), return_index=True)
     xy, vertex_of = shapely.get_coordinates(parts, return_index=True)
-    same = vertex_of[1:] == vertex_of[:-1]
-    start = np.flatnonzero(same)
-    segs = shapely.linestrings(np.stack([xy[start], xy[start + 1]], axis=1))
-    seg_site = lines[part_of[vertex_of[start]]]
+    start = np.flatnonzero(vertex_of[1:] == vertex_of[:-1])  # each segment's first vertex
+    part = vertex_of[start]
+    length = np.hypot(*(xy[start + 1] - xy[start]).T)
+    ends = np.cumsum(length)
+    first_of_part = np.r_[True, part[1:] != part[:-1]]
+    offset = np.maximum.accumulate(np.where(first_of_part, ends - length, 0.0))
+    along = ends - length - offset  # where each segment starts along its part
+    bucket = np.floor(along / SEGMENT_M)
+    new_run = first_of_part | np.r_[True, bucket[1:] != bucket[:-1]]
+    run = np.cumsum(new_run) - 1
+    last = np.r_[new_run[1:], True]  # the last segment of each run adds its end vertex
+    vertex = np.concatenate([start, start[last] + 1])
+    vertex_run = np.concatenate([run, run[last]])
+    order = np.lexsort((vertex, vertex_run))
+    runs = shapely.linestrings(xy[vertex[order]], indices=vertex_run[order])
+    run_site = lines[part_of[part[new_run]]]
     others = np.flatnonzero(kinds != LINE)
-    return np.concatenate([geoms[others], segs]), np.concatenate([others, seg_site])
+    return np.concatenate([geoms[others], runs]), np.concatenate([others, run_site])
 
 
 #: Features are clipped to a site's box grown by this much (m) before they are intersected.

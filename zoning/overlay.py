@@ -362,8 +362,11 @@ class PackIndex:
                     cuts = _intersection(query[qi[cut]], layer.geoms[fi[cut]])
                     part[cut] = np.where(pair_kind[extended][cut] == POLYGON, shapely.area(cuts), shapely.length(cuts))
                 amount[extended] = part
-                if name == "units":  # each site's part in the region, should it be partly outside
-                    inside_parts = (owner[qi], qi, fi, whole)
+                if name == "units":  # each site's parts in the units, should it be partly outside
+                    unit_parts = np.where(whole, query[qi], None)
+                    if cut.any():
+                        unit_parts[cut] = cuts
+                    inside_parts = (owner[qi], unit_parts)
             # One pair per (site, feature): the overlaps of a line's segments add up.
             site_i, feat_i, (amount,) = _per_feature(owner[q_i], feat_i, len(layer), (amount,), np.add)
             pair_kind = kinds[site_i]
@@ -387,12 +390,9 @@ class PackIndex:
         partial = np.flatnonzero(ok & (outside > 0))
         if len(partial):
             gk = gk.copy()
-            site_of, qi, fi, whole = inside_parts
-            unit_geoms = view.layers["units"].geoms
+            site_of, unit_parts = inside_parts
             for i in partial:
-                mine = site_of == i
-                cut = mine & ~whole
-                gk[i] = shapely.union_all(np.concatenate([query[qi[mine & whole]], _intersection(query[qi[cut]], unit_geoms[fi[cut]])]))
+                gk[i] = shapely.union_all(unit_parts[site_of == i])
             lonlat[sel[partial]] = view.to_lonlat(gk[partial])
         table.geometry_gk[sel] = gk
         if near and ok.any():

@@ -3,13 +3,45 @@
 Validation errors must point at the file and line; :func:`load_yaml` returns the
 data together with a map from each value's path (a tuple of keys and list
 indices) to its 1-based line number.
+
+Aliases (``*name``) are refused: a zoning pack never needs them, and a few
+hundred bytes of nested aliases expand to gigabytes ("billion laughs" for YAML).
+:class:`NoAliasLoader` stops at the first alias, before anything is expanded.
 """
 
 import yaml
 
 from zoning.errors import PackError
 
-__all__ = ["load_yaml", "line_of"]
+__all__ = ["load_yaml", "line_of", "NoAliasLoader", "AliasRefused"]
+
+
+class AliasRefused(yaml.MarkedYAMLError):
+    """A YAML alias was met; the mark says where."""
+
+
+class NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses aliases (``*name``) where it meets them.
+
+    Anchors alone are harmless and allowed; the first alias raises
+    :class:`AliasRefused` carrying its line, before any node is shared or copied.
+
+    >>> yaml.load("a: &x 1\\nb: 2\\n", Loader=NoAliasLoader)
+    {'a': 1, 'b': 2}
+    >>> yaml.load("a: &x [1]\\nb: *x\\n", Loader=NoAliasLoader)
+    Traceback (most recent call last):
+    ...
+    zoning.yamlio.AliasRefused: YAML aliases are not allowed
+      in "<unicode string>", line 2, column 4:
+        b: *x
+           ^
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise AliasRefused(None, None, "YAML aliases are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def _walk(node, path, lines, duplicates):
@@ -31,8 +63,9 @@ def _walk(node, path, lines, duplicates):
 def load_yaml(path):
     """Read a YAML file; return ``(data, lines)``.
 
-    Raises PackError naming the file and line for a syntax error or a key
-    given twice in one mapping.
+    Raises PackError naming the file and line for a syntax error, an alias
+    (``*name``: refused, see :class:`NoAliasLoader`) or a key given twice in
+    one mapping.
 
     Examples
     --------
@@ -51,8 +84,17 @@ def load_yaml(path):
     except UnicodeDecodeError as exc:
         raise PackError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        loader = NoAliasLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except AliasRefused as exc:
+        raise PackError(
+            f"{path}:{exc.problem_mark.line + 1}: YAML aliases (*name) are not allowed; "
+            "write the value out in full (anchors and aliases can expand a small file to gigabytes)"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -7,10 +7,16 @@ Routes (contract §5, fixed paths): ``POST /v1/screen``, ``POST /v1/screen/file`
 ``GET /v1/vocabulary``, ``GET /v1/packs/{pack_id}/units``.
 
 Every error, whatever raised it, goes through :func:`services.errors.http_error`.
+
+CPU work (parsing a body, reading an upload, screening) runs in the bounded pool of
+:mod:`services.workers` under a time budget; the event loop only moves bytes, and records
+are written by the server process (in a thread) once the verdict is back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -18,16 +24,18 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from fastapi import Body, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import zoning
-from services.errors import PayloadTooLarge, http_error
+from services.errors import PayloadTooLarge, RequestTimeout, http_error
 from services.handlers import Service
+from services.workers import CpuPool, run_cpu
 
 __all__ = ["create_app", "app_from_env"]
 
@@ -78,16 +86,20 @@ _ERRORS = {
     404: {"model": ErrorBody, "description": "no such pack, unit or screening"},
     413: {"model": ErrorBody, "description": "request body too large"},
     415: {"model": ErrorBody, "description": "unsupported file type"},
-    422: {"model": ErrorBody, "description": "bad input: site, CRS, project, outside the region, unsafe upload, limits"},
+    408: {"model": ErrorBody, "description": "the request body stopped arriving"},
+    422: {"model": ErrorBody, "description": "bad input: not JSON, site, CRS, project, outside the region, unsafe upload, limits"},
+    503: {"model": ErrorBody, "description": "busy (every screening process taken, queue full) or the record store unavailable"},
+    504: {"model": ErrorBody, "description": "the request took longer than its time budget"},
 }
 
 
 class _RequestIdAndBodyLimit:
     """Pure ASGI middleware: give every request an id, and refuse bodies over the limit."""
 
-    def __init__(self, app, max_body_bytes):
+    def __init__(self, app, max_body_bytes, body_timeout_s=10.0):
         self.app = app
         self.max = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -115,14 +127,24 @@ class _RequestIdAndBodyLimit:
                 return await _send_json(send_with_id, *http_error(exc, rid))
         seen = 0
         limit = self.max
+        body_done = False
+        timeout = self.body_timeout_s
 
         async def counting_receive():
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout)
+            except asyncio.TimeoutError:
+                raise RequestTimeout(f"the request body stopped arriving for {timeout:g} s ({seen} bytes received); send it in one go") from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise StarletteHTTPException(413, f"the request body is over the limit of {limit} bytes")
+                body_done = not message.get("more_body", False)
+            else:
+                body_done = True
             return message
 
         await self.app(scope, counting_receive, send_with_id)
@@ -138,9 +160,38 @@ def _rid(request):
     return getattr(request.state, "request_id", None) or uuid.uuid4().hex
 
 
-def create_app(service: Service, *, web_vendor=None) -> FastAPI:
-    """Build the FastAPI application around a :class:`~services.handlers.Service`."""
+_FEATURE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": FeatureIn.model_json_schema()}},
+    }
+}
+
+
+def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
+    """Build the FastAPI application around a :class:`~services.handlers.Service`.
+
+    ``settings`` (:class:`services.config.Settings`) gives the worker pool and the
+    server limits; by default they are read from the environment.
+    """
+    from services.config import Settings
+
+    settings = settings or Settings.from_env()
+    pool = CpuPool(_worker_settings(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        pool.start()
+        try:
+            await pool.wait_ready()
+        except BaseException:
+            pool.stop()
+            raise
+        yield
+        pool.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="zoning — 三线一单 screening service",
         version=zoning.__version__,
         description=(
@@ -149,16 +200,24 @@ def create_app(service: Service, *, web_vendor=None) -> FastAPI:
         ),
     )
     app.state.service = service
+    app.state.pool = pool
 
     async def on_error(request: Request, exc: Exception):
         status, body = http_error(exc, _rid(request))
-        return JSONText(body, status_code=status)
+        headers = {}
+        allow = (getattr(exc, "headers", None) or {}).get("Allow")
+        if allow:
+            headers["Allow"] = allow
+        if status == 503:
+            headers["Retry-After"] = "2"
+        return JSONText(body, status_code=status, headers=headers)
 
     app.add_exception_handler(RequestValidationError, on_error)
     app.add_exception_handler(StarletteHTTPException, on_error)
     app.add_exception_handler(zoning.ZoningError, on_error)
     app.add_exception_handler(Exception, on_error)
-    app.add_middleware(_RequestIdAndBodyLimit, max_body_bytes=service.limits.max_body_bytes)
+    app.add_middleware(_RequestIdAndBodyLimit, max_body_bytes=service.limits.max_body_bytes,
+                       body_timeout_s=settings.server.body_timeout_s)
 
     # ------------------------------------------------------------------ page
     @app.get("/", include_in_schema=False)
@@ -178,6 +237,7 @@ def create_app(service: Service, *, web_vendor=None) -> FastAPI:
     @app.get("/healthz", tags=["service"], summary="Liveness and readiness")
     def healthz():
         out = service.health()
+        out["workers"] = pool.stats()
         return JSONText(out, status_code=200 if out["status"] == "ok" else 503)
 
     @app.get("/v1/packs", tags=["data"], summary="The zoning packs this server screens against")
@@ -201,23 +261,24 @@ def create_app(service: Service, *, web_vendor=None) -> FastAPI:
         return JSONText(service.vocabulary())
 
     # ------------------------------------------------------------------ screening
-    @app.post("/v1/screen", tags=["screening"], summary="Screen a GeoJSON Feature (properties = the project)", responses=_ERRORS)
+    @app.post("/v1/screen", tags=["screening"], summary="Screen a GeoJSON Feature (properties = the project)",
+              responses=_ERRORS, openapi_extra=_FEATURE_BODY)
     async def screen(
-        feature: FeatureIn = Body(...),
+        request: Request,
         pack: Optional[str] = Query(None, description="pack id (default: the server's first pack)"),
         crs: Optional[str] = Query(None, description="CRS of the coordinates, e.g. EPSG:4549 (default WGS84)"),
         gcj02: bool = Query(False, description="coordinates are GCJ-02 (AMap, Tencent)"),
         bd09: bool = Query(False, description="coordinates are BD-09 (Baidu)"),
         repair: bool = Query(False, description="repair an invalid polygon (with a warning) instead of refusing it"),
     ):
-        # CPU-bound and short (~5-15 ms): run it on the event loop rather than in a thread, so
-        # a busy worker accepts no new connections and the kernel hands them to an idle one,
-        # and threads do not fight over the GIL. Scale with --workers.
-        body = feature.model_dump(exclude_unset=False)
-        return JSONText(service.screen_feature(body, pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair))
+        # The body (a GeoJSON Feature, schema FeatureIn) is parsed in a worker process within
+        # the limits (services.bodies), never by the framework on the event loop.
+        data = await request.body()
+        computed = await run_cpu(pool, Service.compute_feature, data, pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair)
+        return JSONText(await run_in_threadpool(service.record, *computed))
 
     @app.post("/v1/screen/file", tags=["screening"], summary="Screen an uploaded site file with project fields", responses=_ERRORS)
-    def screen_file(
+    async def screen_file(
         file: UploadFile = File(..., description="zipped Shapefile, KML/KMZ, GeoPackage, GeoJSON, FlatGeobuf or 界址点 TXT"),
         project: Optional[str] = Form(None, description="project as a JSON object (contract §2); the fields below replace its keys"),
         name: Optional[str] = Form(None),
@@ -237,13 +298,16 @@ def create_app(service: Service, *, web_vendor=None) -> FastAPI:
         bd09: bool = Query(False),
         repair: bool = Query(False),
     ):
-        data = file.file.read(service.limits.max_body_bytes + 1)
+        data = await file.read(service.limits.max_body_bytes + 1)
+        await file.close()
         fields = {
             "project": project, "name": name, "industry": industry, "construction": construction, "activity": activity,
             "emissions": emissions, "fuel": fuel, "water_m3": water_m3, "coal_t": coal_t, "land_ha": land_ha,
             "energy_tce": energy_tce, "groundwater": groundwater,
         }
-        return JSONText(service.screen_upload(data, file.filename or "", fields, pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair))
+        computed = await run_cpu(pool, Service.compute_upload, data, file.filename or "", fields,
+                                 pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair)
+        return JSONText(await run_in_threadpool(service.record, *computed))
 
     # ------------------------------------------------------------------ records
     @app.get("/v1/screenings/{screening_id}", tags=["records"], summary="The stored record of a past screening", responses=_ERRORS)
@@ -271,4 +335,11 @@ def app_from_env() -> FastAPI:
     from services.config import Settings
 
     settings = Settings.from_env()
-    return create_app(Service.from_settings(settings), web_vendor=settings.web_vendor)
+    return create_app(Service.from_settings(settings, warm=False), web_vendor=settings.web_vendor, settings=settings)
+
+
+def _worker_settings(settings):
+    """The settings a worker process gets: no database URL, no records key."""
+    import dataclasses
+
+    return dataclasses.replace(settings, db_url="sqlite://", records_key=None)

@@ -14,6 +14,16 @@ variable                        meaning                                         
 ``ZONING_MAX_UNZIPPED_BYTES``   largest total uncompressed size of a zip/KMZ upload     100 MiB
 ``ZONING_MAX_ZIP_RATIO``        largest compression ratio of a zip member (> 1 MiB)     100
 ``ZONING_MAX_ZIP_MEMBERS``      most members in a zip/KMZ upload                        200
+``ZONING_MAX_JSON_DEPTH``       deepest nesting of arrays/objects in a JSON body         32
+``ZONING_MAX_JSON_VALUES``      most JSON values in a body (counted while parsing)      4 × vertices + 10000
+``ZONING_CPU_WORKERS``          screening processes per server worker                   1
+``ZONING_QUEUE``                requests waiting for a screening process, per worker   64
+``ZONING_TIME_BUDGET_S``        longest a request may take (queue + screening) → 504    20
+``ZONING_WORKER_MAX_TASKS``     a screening process is replaced after this many tasks   500
+``ZONING_HEADER_TIMEOUT_S``     a connection must send its request headers within it    10
+``ZONING_BODY_TIMEOUT_S``       longest pause while a request body arrives → 408        10
+``ZONING_MAX_CONNECTIONS``      open connections + requests per worker (then 503)       1000
+``ZONING_RECORDS_KEY``          secret for keyed (HMAC) record hashes; see README       —
 ``ZONING_SQLITE_SYNCHRONOUS``   SQLite ``synchronous`` pragma (FULL or NORMAL)          FULL
 ``ZONING_WEB_VENDOR``           directory holding node_modules/leaflet{,-draw}          .cache/web
 ==============================  =====================================================  ===========
@@ -25,9 +35,22 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Limits", "Settings", "default_db_url"]
+__all__ = ["Limits", "Workers", "Server", "Settings", "default_db_url"]
 
 _MiB = 1024 * 1024
+
+
+def _float_env(name, default):
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
 
 
 def _int_env(name, default):
@@ -53,11 +76,19 @@ class Limits:
     max_unzipped_bytes: int = 100 * _MiB
     max_zip_ratio: int = 100
     max_zip_members: int = 200
+    max_json_depth: int = 32
+    max_json_values: int | None = None  # None: 4 × max_vertices + 10,000
+
+    def __post_init__(self):
+        if self.max_json_values is None:
+            object.__setattr__(self, "max_json_values", 4 * self.max_vertices + 10_000)
 
     @classmethod
     def from_env(cls):
         d = cls()
         return cls(
+            max_json_depth=_int_env("ZONING_MAX_JSON_DEPTH", d.max_json_depth),
+            max_json_values=_int_env("ZONING_MAX_JSON_VALUES", None),
             max_body_bytes=_int_env("ZONING_MAX_BODY_BYTES", d.max_body_bytes),
             max_features=_int_env("ZONING_MAX_FEATURES", d.max_features),
             max_vertices=_int_env("ZONING_MAX_VERTICES", d.max_vertices),
@@ -79,6 +110,44 @@ def _web_vendor_default():
 
 
 @dataclass(frozen=True)
+class Workers:
+    """The bounded pool of screening processes and the per-request time budget."""
+
+    processes: int = 1
+    queue: int = 64
+    time_budget_s: float = 20.0
+    max_tasks: int = 500
+
+    @classmethod
+    def from_env(cls):
+        d = cls()
+        return cls(
+            processes=_int_env("ZONING_CPU_WORKERS", d.processes),
+            queue=_int_env("ZONING_QUEUE", d.queue),
+            time_budget_s=_float_env("ZONING_TIME_BUDGET_S", d.time_budget_s),
+            max_tasks=_int_env("ZONING_WORKER_MAX_TASKS", d.max_tasks),
+        )
+
+
+@dataclass(frozen=True)
+class Server:
+    """Connection limits and timeouts of the HTTP server (see :mod:`services.server`)."""
+
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 10.0
+    max_connections: int = 1000
+
+    @classmethod
+    def from_env(cls):
+        d = cls()
+        return cls(
+            header_timeout_s=_float_env("ZONING_HEADER_TIMEOUT_S", d.header_timeout_s),
+            body_timeout_s=_float_env("ZONING_BODY_TIMEOUT_S", d.body_timeout_s),
+            max_connections=_int_env("ZONING_MAX_CONNECTIONS", d.max_connections),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service needs to start."""
 
@@ -86,6 +155,9 @@ class Settings:
     packs: tuple = ()
     packs_dir: str | None = None
     limits: Limits = field(default_factory=Limits)
+    workers: Workers = field(default_factory=Workers)
+    server: Server = field(default_factory=Server)
+    records_key: str | None = field(default=None, repr=False)
     sqlite_synchronous: str = "FULL"
     web_vendor: Path = field(default_factory=_web_vendor_default)
 
@@ -100,6 +172,9 @@ class Settings:
             packs=packs,
             packs_dir=os.environ.get("ZONING_SERVE_PACKS_DIR") or None,
             limits=Limits.from_env(),
+            workers=Workers.from_env(),
+            server=Server.from_env(),
+            records_key=os.environ.get("ZONING_RECORDS_KEY") or None,
             sqlite_synchronous=sync,
             web_vendor=Path(os.environ.get("ZONING_WEB_VENDOR") or _web_vendor_default()),
         )

@@ -24,6 +24,8 @@ __all__ = [
     "UnsupportedUpload",
     "UnsafeUpload",
     "LimitExceeded",
+    "StorageUnavailable",
+    "RequestTimeout",
     "error_body",
     "http_error",
 ]
@@ -88,6 +90,24 @@ class LimitExceeded(ServiceError, ValueError):
     code = "limit_exceeded"
 
 
+class StorageUnavailable(ServiceError):
+    """The record store cannot take or give records: disk full, read-only, database down (503).
+
+    A verdict that cannot be recorded is not returned (its ``screening_id`` would point
+    nowhere); the client may retry once the store is back.
+    """
+
+    status = 503
+    code = "storage_unavailable"
+
+
+class RequestTimeout(ServiceError):
+    """The client stopped sending its request body (408)."""
+
+    status = 408
+    code = "request_timeout"
+
+
 # Library errors → (status, code). The first matching class wins: subclasses first.
 _LIBRARY = (
     (OutsideRegionError, 422, "outside_region"),
@@ -100,7 +120,7 @@ _LIBRARY = (
 
 # Plain HTTP statuses (routing, methods) → codes.
 _HTTP_CODES = {
-    400: "bad_request",
+    400: "bad_input",
     404: "not_found",
     405: "method_not_allowed",
     406: "not_acceptable",
@@ -135,20 +155,26 @@ def http_error(exc, request_id):
     404
     """
     if isinstance(exc, ServiceError):
-        detail = str(exc) if exc.detail is None else {"message": str(exc), **_as_mapping(exc.detail)}
+        message = user_safe(str(exc))
+        detail = message if exc.detail is None else {"message": message, **_as_mapping(exc.detail)}
+        if exc.status >= 500:
+            log.warning("request %s: %s %s: %s", request_id, exc.status, exc.code, message)
         return exc.status, error_body(exc.code, detail, request_id)
     for cls, status, code in _LIBRARY:
         if isinstance(exc, cls):
             if status >= 500:
                 log.error("request %s: %s: %s", request_id, type(exc).__name__, exc)
                 return status, error_body(code, "the server's zoning data is broken; see the server log", request_id)
-            return status, error_body(code, _http_wording(str(exc)), request_id)
+            return status, error_body(code, user_safe(_http_wording(str(exc))), request_id)
     errors = getattr(exc, "errors", None)
     if callable(errors):  # fastapi.exceptions.RequestValidationError and the like
         return 422, error_body("bad_input", _validation_detail(errors()), request_id)
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and 400 <= status < 600:
         detail = getattr(exc, "detail", None) or str(exc)
+        if status == 400:  # the framework's body-parsing errors: bad input like any other (OpenAPI says 422)
+            status = 422
+            detail = f"the request body cannot be read: {detail}"
         return status, error_body(_HTTP_CODES.get(status, "http_error"), detail, request_id)
     log.exception("request %s failed", request_id, exc_info=exc)
     return 500, error_body("internal_error", "the server failed on this request; quote the request id when reporting it", request_id)
@@ -167,6 +193,25 @@ def _http_wording(message):
     for cli, http in _CLI_WORDS:
         message = message.replace(cli, http)
     return message
+
+
+# Temporary paths of uploads (zoning-site-*, zoning-work-*, tmp*) and GDAL's advice to its own users.
+_TEMP_PATH = re.compile(r"(?:/[^\s'\"():,;]+)*/(?:zoning-(?:site|work)-[^/\s'\"]*|tmp[a-z0-9_]{6,})(?:/[^\s'\"():,;]*)?")
+_GDAL_ADVICE = re.compile(r"[;.]?\s*(?:It might help to|You might want to|Consider using|Try using)[^.;]*[.;]?", re.IGNORECASE)
+
+
+def user_safe(message):
+    """Strip server-side temporary paths and GDAL's advice from a message meant for the client.
+
+    >>> user_safe("cannot read /tmp/zoning-site-ab12/site.gpkg: bad file; It might help to specify the format.")
+    'cannot read site.gpkg: bad file'
+    """
+    def keep_name(m):
+        tail = m.group(0).rstrip("/").rsplit("/", 1)[-1]
+        return "" if tail.startswith(("zoning-site-", "zoning-work-", "tmp")) else tail
+
+    message = _TEMP_PATH.sub(keep_name, message)
+    return _GDAL_ADVICE.sub("", message).rstrip(" ;")
 
 
 def _as_mapping(detail):

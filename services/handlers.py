@@ -29,10 +29,11 @@ import shapely
 import shapely.geometry
 
 import zoning
+from services.bodies import check_geojson, check_values, parse_json
 from services.config import Limits
-from services.errors import BadRequest, LimitExceeded, NotFound
+from services.errors import BadRequest, NotFound, StorageUnavailable
 from services.maps import screening_map_html
-from services.uploads import check_upload, check_vertices, count_vertices_geojson, suffix_of
+from services.uploads import check_upload, check_vertices, suffix_of
 from zoning import vocab
 from zoning.errors import PackError, SiteError, ZoningError
 
@@ -79,7 +80,7 @@ def _warm(pack):
             pass
 
 
-def project_from_fields(fields):
+def project_from_fields(fields, limits=None):
     """Build a project mapping from form fields (all strings or None).
 
     ``project`` is a JSON object of contract §2 keys; the single fields replace its keys:
@@ -95,8 +96,8 @@ def project_from_fields(fields):
     raw = fields.get("project")
     if raw not in (None, ""):
         try:
-            project = json.loads(raw)
-        except ValueError as e:
+            project = parse_json(raw, limits or Limits(), what="form field 'project'")
+        except BadRequest as e:
             raise BadRequest(f"form field 'project' must be a JSON object of project keys ({e})", code="project_invalid") from None
         if not isinstance(project, dict):
             raise BadRequest(f"form field 'project' must be a JSON object, got {type(project).__name__}", code="project_invalid")
@@ -151,7 +152,8 @@ class Service:
     ----------
     packs : dict
         ``{pack_id: Pack}``; the first is the default.
-    store : services.store.Store
+    store : services.store.Store or None
+        None in a worker process, which computes verdicts and leaves recording to the server.
     limits : services.config.Limits, optional
     warm : bool
         Build the packs' indexes now (with a throw-away screening).
@@ -171,12 +173,12 @@ class Service:
                 _warm(pack)
 
     @classmethod
-    def from_settings(cls, settings):
+    def from_settings(cls, settings, *, warm=True):
         from services.store import Store
 
         packs = load_packs(settings.packs, settings.packs_dir)
-        store = Store(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
-        return cls(packs, store, settings.limits)
+        store = Store(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous, key=settings.records_key)
+        return cls(packs, store, settings.limits, warm=warm)
 
     # ---------------------------------------------------------------- browsing
 
@@ -190,13 +192,17 @@ class Service:
             raise NotFound(f"no pack {pack_id!r}; this server has {', '.join(self.packs)}", code="pack_not_found") from None
 
     def health(self):
-        db = self.store.ping()
-        return {
-            "status": "ok" if db else "degraded",
+        """Liveness and readiness: ``status`` ok, or degraded with the store's problem."""
+        db = self.store.health()
+        out = {
+            "status": "ok" if db["status"] == "ok" else "degraded",
             "engine": {"version": zoning.__version__},
             "packs": list(self.packs),
-            "database": "ok" if db else "unavailable",
+            "database": db["status"],
         }
+        if db["status"] != "ok":
+            out["database_detail"] = db["detail"]
+        return out
 
     def list_packs(self):
         out = []
@@ -264,36 +270,58 @@ class Service:
 
     # ---------------------------------------------------------------- screening
 
-    def screen_feature(self, body, *, pack=None, crs=None, gcj02=False, bd09=False, repair=False):
-        """Screen a GeoJSON Feature whose properties are the project; store and return the verdict."""
+    def screen_feature(self, body, **options):
+        """Screen a GeoJSON Feature (bytes or mapping) whose properties are the project; store and return the verdict.
+
+        Options as for :meth:`compute_feature`. In the server the two halves run apart: the
+        computation in a worker process, the recording in the server (:meth:`record`).
+        """
+        return self.record(*self.compute_feature(body, **options))
+
+    def screen_upload(self, data, filename, fields=None, **options):
+        """Screen an uploaded site file with project fields; store and return the verdict."""
+        return self.record(*self.compute_upload(data, filename, fields, **options))
+
+    def compute_feature(self, body, *, pack=None, crs=None, gcj02=False, bd09=False, repair=False):
+        """Parse (if bytes), check and screen a GeoJSON Feature; return ``(request, verdict)`` unrecorded.
+
+        Bytes are parsed within the limits (:func:`services.bodies.parse_json`); every
+        coordinate must be a finite number and the vertices are counted before the site is
+        built (:func:`services.bodies.check_geojson`), and again on the site as read.
+        """
+        if isinstance(body, (bytes, bytearray, memoryview, str)):
+            body = parse_json(bytes(body) if not isinstance(body, str) else body, self.limits)
         if not isinstance(body, dict) or body.get("type") != "Feature":
             got = body.get("type") if isinstance(body, dict) else type(body).__name__
-            raise BadRequest(f"expected a GeoJSON Feature whose properties are the project, got {got!r}", code="site_invalid")
+            raise BadRequest(f"expected a GeoJSON Feature whose properties are the project, got {got!r}", code="bad_input")
         if not isinstance(body.get("geometry"), dict):
             raise BadRequest("the Feature has no geometry; expected a Point, LineString or Polygon (or Multi…)", code="site_invalid")
         props = body.get("properties")
         if props is not None and not isinstance(props, dict):
             raise BadRequest(f"the Feature's properties must be an object of project keys, got {type(props).__name__}", code="project_invalid")
-        n = count_vertices_geojson(body)
-        if n > self.limits.max_vertices:
-            raise LimitExceeded(f"the site has {n} vertices; the limit is {self.limits.max_vertices}", code="too_many_vertices")
+        check_geojson(body, self.limits)
+        check_values(props or {}, "the project")
+        check_values({k: v for k, v in body.items() if k != "properties"}, "the Feature")
         webmap = _webmap(gcj02, bd09, crs)
         p = self.pack(pack)
         site = _guard("site", zoning.read_site, body, crs=crs or None, webmap=webmap, repair=bool(repair))
+        check_vertices(site, self.limits)
         project = dict(props or {})
         request = {"kind": "feature", "input": body}
-        return self._screen(p, site, project, request, {"pack": p.id, "crs": crs or None, "webmap": webmap, "repair": bool(repair)})
+        return self._compute(p, site, project, request, {"pack": p.id, "crs": crs or None, "webmap": webmap, "repair": bool(repair)})
 
-    def screen_upload(self, data, filename, fields=None, *, pack=None, crs=None, gcj02=False, bd09=False, repair=False):
-        """Screen an uploaded site file with project fields; store and return the verdict."""
+    def compute_upload(self, data, filename, fields=None, *, pack=None, crs=None, gcj02=False, bd09=False, repair=False):
+        """Check and screen an uploaded site file with project fields; return ``(request, verdict)`` unrecorded."""
         fields = dict(fields or {})
         if len(data) > self.limits.max_body_bytes:
             from services.errors import PayloadTooLarge
 
             raise PayloadTooLarge(f"the upload is {len(data)} bytes; the limit is {self.limits.max_body_bytes}")
+        check_values(fields, "the form")
         webmap = _webmap(gcj02, bd09, crs)
         p = self.pack(pack)
-        project = project_from_fields(fields)
+        project = project_from_fields(fields, self.limits)
+        check_values(project, "the project")
         features = check_upload(data, filename, self.limits)
         site = _guard("uploaded file", zoning.site.read_site_bytes, data, filename, crs=crs or None, webmap=webmap, repair=bool(repair))
         check_vertices(site, self.limits)
@@ -303,6 +331,7 @@ class Service:
                 base = dict(site.project)
             elif site.project.get("name"):
                 base = {"name": site.project["name"]}
+        check_values(base, "the file's attributes")
         base.update(project)
         request = {
             "kind": "upload",
@@ -312,9 +341,9 @@ class Service:
             "features": features,
             "fields": {k: v for k, v in fields.items() if v not in (None, "")},
         }
-        return self._screen(p, site, base, request, {"pack": p.id, "crs": crs or None, "webmap": webmap, "repair": bool(repair)})
+        return self._compute(p, site, base, request, {"pack": p.id, "crs": crs or None, "webmap": webmap, "repair": bool(repair)})
 
-    def _screen(self, p, site, project, request, options):
+    def _compute(self, p, site, project, request, options):
         verdict = p.screen(site, project)
         result = verdict.to_dict()
         request = {
@@ -326,7 +355,17 @@ class Service:
             "options": options,
             "pack": {"id": p.id, "version": p.version, "digest": p.digest},
         }
-        rid = self.store.add(_jsonable(request), result)
+        return _jsonable(request), result
+
+    def record(self, request, result):
+        """Store a computed screening; return the verdict with its ``screening_id``.
+
+        Raises :class:`~services.errors.StorageUnavailable` (503) when the store cannot take it.
+        """
+        if self.store is None:
+            raise StorageUnavailable("this process has no record store")
+        rid = self.store.add(request, result)
+        result = dict(result)
         result["screening_id"] = rid
         return result
 
@@ -372,4 +411,7 @@ def _plain(value):
 
 
 def _jsonable(obj):
-    return json.loads(json.dumps(obj, ensure_ascii=False, default=str))
+    try:
+        return json.loads(json.dumps(obj, ensure_ascii=False, default=str, allow_nan=False))
+    except ValueError as e:  # NaN or infinity that slipped past the checks
+        raise BadRequest(f"the request holds a number JSON cannot carry ({e}); expected finite numbers", code="bad_input") from None

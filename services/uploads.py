@@ -6,6 +6,12 @@
   or symlinks) are checked *before* anything is extracted or handed to GDAL;
 - KML (also inside KMZ) is parsed with :mod:`defusedxml` first, refusing DTDs, entity
   declarations (billion laughs) and external references;
+- GeoJSON is parsed within limits (:func:`services.bodies.parse_json`) and its coordinates
+  checked strictly and counted (:func:`services.bodies.check_geojson`);
+- GeoPackages are opened with SQLite first: views, triggers (other than the standard R-tree
+  ones), virtual tables other than R-trees and generated columns are refused, since reading
+  a layer would run their SQL (a 98 KB view over a recursive CTE cost 26 s of CPU); the read
+  itself runs under the request's time budget (:mod:`services.workers`);
 - the number of features is counted and limited;
 - the vertex limit is applied to the site read (:func:`check_vertices`).
 
@@ -16,16 +22,18 @@ into a private temporary directory and removes it whatever happens.
 from __future__ import annotations
 
 import io
-import json
+import re
+import sqlite3
 import stat
 import zipfile
 from pathlib import PurePosixPath
 
 import shapely
 
+from services.bodies import NotJSON, check_geojson, parse_json
 from services.errors import LimitExceeded, UnsafeUpload, UnsupportedUpload
 
-__all__ = ["ACCEPTED_SUFFIXES", "check_upload", "check_vertices", "count_vertices_geojson"]
+__all__ = ["ACCEPTED_SUFFIXES", "check_upload", "check_vertices", "check_geopackage", "count_vertices_geojson"]
 
 #: Upload suffixes the service accepts (contract §5 plus 界址点 TXT and FlatGeobuf).
 ACCEPTED_SUFFIXES = {
@@ -82,10 +90,16 @@ def check_upload(data, filename, limits):
     elif suffix == ".kml":
         features = check_kml(data, filename)
     elif suffix in {".geojson", ".json"}:
-        features = _geojson_feature_count(data)
-        vertices = _json_vertex_count(data)
-        if vertices is not None and vertices > limits.max_vertices:
-            raise LimitExceeded(f"the site has {vertices} vertices; the limit is {limits.max_vertices}", code="too_many_vertices")
+        try:
+            obj = parse_json(data, limits, what=f"the uploaded file {filename!r}")
+        except NotJSON:
+            obj = None  # read_site says what is wrong, with the position
+        if obj is not None:
+            check_geojson(obj, limits)
+            features = _geojson_feature_count(obj)
+    elif suffix == ".gpkg":
+        check_geopackage(data, filename)
+        features = _ogr_feature_count(data)
     elif suffix == ".txt":
         features = sum(1 for line in data.splitlines() if line.rstrip().endswith(b"@"))
     else:
@@ -185,26 +199,65 @@ def check_kml(data, filename):
     return sum(1 for el in root.iter() if isinstance(el.tag, str) and el.tag.rsplit("}", 1)[-1] == "Placemark")
 
 
-def _geojson_feature_count(data):
-    try:
-        obj = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return None  # read_site says what is wrong
+def _geojson_feature_count(obj):
     if isinstance(obj, dict) and obj.get("type") == "FeatureCollection" and isinstance(obj.get("features"), list):
         return len(obj["features"])
     return 1
 
 
-def _json_vertex_count(data):
-    try:
-        obj = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+# GDAL's GeoPackage driver creates these triggers itself (spatial index upkeep).
+_STANDARD_TRIGGER = re.compile(r"^(rtree_.+_(insert|update\d*|delete)|gpkg_.+|trigger_(insert|update|delete)_feature_count_.+)$", re.IGNORECASE)
+
+
+def check_geopackage(data, filename):
+    """Refuse a GeoPackage whose reading would run SQL of the uploader's.
+
+    Opened from memory with SQLite (nothing written to disk): views, non-standard
+    triggers, virtual tables other than R-trees and generated columns are refused.
+
+    >>> check_geopackage(b"not sqlite", "x.gpkg") is None   # not a database: the reader says so
+    True
+    """
+    if not data.startswith(b"SQLite format 3\x00"):
         return None
-    return count_vertices_geojson(obj)
+    con = sqlite3.connect(":memory:")
+    try:
+        try:
+            con.deserialize(bytes(data))
+            rows = con.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        except sqlite3.DatabaseError:
+            return None  # a damaged file: the reader gives the error
+        bad = []
+        for kind, name, sql in rows:
+            sql = (sql or "").upper()
+            if kind == "view":
+                bad.append(f"view {name!r}")
+            elif kind == "trigger" and not _STANDARD_TRIGGER.match(name or ""):
+                bad.append(f"trigger {name!r}")
+            elif kind == "table" and sql.startswith("CREATE VIRTUAL TABLE") and "USING RTREE" not in sql.replace('"', ""):
+                bad.append(f"virtual table {name!r}")
+            elif kind == "table" and not sql.startswith("CREATE VIRTUAL"):
+                quoted = '"' + str(name).replace('"', '""') + '"'
+                try:
+                    if any(col[6] in (2, 3) for col in con.execute(f"PRAGMA table_xinfo({quoted})")):
+                        bad.append(f"generated columns in {name!r}")
+                except sqlite3.DatabaseError:
+                    pass
+        if bad:
+            raise UnsafeUpload(
+                f"{filename!r} holds SQL that would run while it is read ({', '.join(bad[:5])}); "
+                "upload a plain GeoPackage of feature tables (e.g. ogr2ogr -f GPKG out.gpkg in.gpkg)",
+                code="unsafe_geopackage",
+            )
+    finally:
+        con.close()
+    return None
 
 
 def count_vertices_geojson(obj):
-    """Count coordinate pairs in any GeoJSON object (without building geometries).
+    """Count coordinate pairs in any GeoJSON object (without building geometries); lenient.
+
+    The service checks bodies with :func:`services.bodies.check_geojson`, which is strict.
 
     >>> count_vertices_geojson({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]})
     4

@@ -39,7 +39,9 @@ def _assert_error(r, status, code=None):
 
 def test_healthz_packs_docs(client):
     h = client.get("/healthz").json()
+    workers = h.pop("workers")
     assert h == {"status": "ok", "engine": {"version": h["engine"]["version"]}, "packs": ["grid-test"], "database": "ok"}
+    assert workers["processes"] == 1 and workers["in_flight"] == 0 and workers["time_budget_s"] > 0
     packs = client.get("/v1/packs").json()
     assert packs["default"] == "grid-test"
     (p,) = packs["packs"]

@@ -24,8 +24,10 @@ def serve(packs, packs_dir, host, port, workers, db_url, log_level):
     """Serve screening over HTTP: POST /v1/screen, records, a page for enterprises at /.
 
     Packs are loaded once at start-up, their indexes built before the first request.
-    Limits (body size, features, vertices, zip sizes) come from ZONING_MAX_* variables;
-    see services/config.py. OpenAPI at /openapi.json, docs at /docs.
+    Screening runs in ZONING_CPU_WORKERS processes per worker under a time budget
+    (ZONING_TIME_BUDGET_S); limits (body size, features, vertices, zip sizes, JSON depth,
+    header and body timeouts, connections) come from ZONING_* variables; see
+    services/config.py. OpenAPI at /openapi.json, docs at /docs.
 
     \b
     Examples:
@@ -53,28 +55,41 @@ def serve(packs, packs_dir, host, port, workers, db_url, log_level):
         settings = Settings.from_env()
     except ValueError as e:
         raise PackError(str(e)) from None
+    from services.errors import StorageUnavailable
+    from services.server import raise_open_files_limit, uvicorn_options
 
+    raise_open_files_limit()
+    options = uvicorn_options(settings.server)
     if workers == 1:
         from services.app import create_app
         from services.handlers import Service
 
-        service = Service.from_settings(settings)
-        app = create_app(service, web_vendor=settings.web_vendor)
+        try:
+            service = Service.from_settings(settings, warm=False)
+        except StorageUnavailable as e:
+            raise PackError(f"cannot start: {e}") from None
+        app = create_app(service, web_vendor=settings.web_vendor, settings=settings)
         _announce(service.packs, service.store, host, port, workers)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5, **options)
         return
     # Several workers: check the packs and create the schema once here, then let each
     # worker build its own service from the same environment.
     loaded = load_packs(settings.packs, settings.packs_dir)
-    store = Store(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        store = Store(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous, key=settings.records_key)
+    except StorageUnavailable as e:
+        raise PackError(f"cannot start: {e}") from None
     _announce(loaded, store, host, port, workers)
     store.dispose()
     del loaded
-    uvicorn.run("services.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.run("services.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level=log_level,
+                timeout_graceful_shutdown=5, **options)
 
 
 def _announce(packs, store, host, port, workers):
     names = ", ".join(f"{p.id} {p.version}" for p in packs.values())
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"zoning: serving {names} on http://{shown}:{port} ({workers} worker{'s' if workers > 1 else ''}); records in {store.describe()}", err=True)
+    for note in store.notes:
+        click.echo(f"zoning: warning: {note}", err=True)
     sys.stderr.flush()

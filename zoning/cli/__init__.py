@@ -6,6 +6,7 @@ from zoning import __version__
 from zoning.cli.batch import batch
 from zoning.cli.demo import demo
 from zoning.cli.map import map_command
+from zoning.cli.records import records
 from zoning.cli.screen import screen
 from zoning.cli.serve import serve
 from zoning.cli.validate import validate
@@ -36,3 +37,4 @@ main.add_command(validate)
 main.add_command(demo)
 main.add_command(map_command)
 main.add_command(serve)
+main.add_command(records)

@@ -417,6 +417,8 @@ class Store:
             prev = conn.execute(sa.select(screenings.c.hash).where(screenings.c.seq == seq - 1)).first()
             if prev is None or prev.hash != row["prev_hash"]:
                 return "broken"
+            if self.key and prev.hash.startswith("hmac-") and not (row["hash"] or "").startswith("hmac-"):
+                return "broken"  # an unkeyed hash after a keyed one: forged
         nxt = conn.execute(sa.select(screenings.c.prev_hash).where(screenings.c.seq == seq + 1)).first()
         if nxt is not None and nxt.prev_hash != row["hash"]:
             return "broken"
@@ -451,6 +453,7 @@ class Store:
         unchained = []
         expected_seq, prev_hash, head = 1, GENESIS, None
         keyless_hmac = 0
+        keyed_seen = False
 
         def problem(seq, rid, text):
             if len(problems) < limit_problems:
@@ -478,10 +481,14 @@ class Store:
                 if row["prev_hash"] != prev_hash:
                     problem(seq, row["id"], "does not link to the record before it (a record was removed, inserted or reordered)")
                 ok = self._hash_ok(row)
+                keyed = (row["hash"] or "").startswith("hmac-")
                 if ok is None:
                     keyless_hmac += 1
                 elif not ok:
                     problem(seq, row["id"], "content does not match its hash (the record was rewritten)")
+                elif self.key and keyed_seen and not keyed:
+                    problem(seq, row["id"], "has an unkeyed hash after keyed ones (the record was rewritten and its hash forged)")
+                keyed_seen = keyed_seen or keyed
                 if anchor is not None and seq == anchor.get("seq"):
                     anchor_seen = True
                     if row["hash"] != anchor.get("hash"):

@@ -274,7 +274,7 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
         # The body (a GeoJSON Feature, schema FeatureIn) is parsed in a worker process within
         # the limits (services.bodies), never by the framework on the event loop.
         data = await request.body()
-        computed = await run_cpu(pool, Service.compute_feature, data, pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair)
+        computed = await run_cpu(pool, _compute_for_server, "compute_feature", data, pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair)
         return JSONText(await run_in_threadpool(service.record, *computed))
 
     @app.post("/v1/screen/file", tags=["screening"], summary="Screen an uploaded site file with project fields", responses=_ERRORS)
@@ -305,7 +305,7 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
             "emissions": emissions, "fuel": fuel, "water_m3": water_m3, "coal_t": coal_t, "land_ha": land_ha,
             "energy_tce": energy_tce, "groundwater": groundwater,
         }
-        computed = await run_cpu(pool, Service.compute_upload, data, file.filename or "", fields,
+        computed = await run_cpu(pool, _compute_for_server, "compute_upload", data, file.filename or "", fields,
                                  pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair)
         return JSONText(await run_in_threadpool(service.record, *computed))
 
@@ -336,6 +336,12 @@ def app_from_env() -> FastAPI:
 
     settings = Settings.from_env()
     return create_app(Service.from_settings(settings, warm=False), web_vendor=settings.web_vendor, settings=settings)
+
+
+def _compute_for_server(service, method, *args, **kwargs):
+    """In a worker: compute a screening; send back only what the server needs (the request as text)."""
+    request, result, prepared = getattr(service, method)(*args, **kwargs)
+    return None, result, prepared
 
 
 def _worker_settings(settings):

@@ -22,7 +22,7 @@ variable                        meaning                                         
 ``ZONING_WORKER_MAX_TASKS``     a screening process is replaced after this many tasks   500
 ``ZONING_HEADER_TIMEOUT_S``     a connection must send its request headers within it    10
 ``ZONING_BODY_TIMEOUT_S``       longest pause while a request body arrives → 408        10
-``ZONING_MAX_CONNECTIONS``      open connections + requests per worker (then 503)       1000
+``ZONING_MAX_CONNECTIONS``      open connections + requests per worker (then 503)       4096
 ``ZONING_RECORDS_KEY``          secret for keyed (HMAC) record hashes; see README       —
 ``ZONING_SQLITE_SYNCHRONOUS``   SQLite ``synchronous`` pragma (FULL or NORMAL)          FULL
 ``ZONING_WEB_VENDOR``           directory holding node_modules/leaflet{,-draw}          .cache/web
@@ -135,7 +135,7 @@ class Server:
 
     header_timeout_s: float = 10.0
     body_timeout_s: float = 10.0
-    max_connections: int = 1000
+    max_connections: int = 4096
 
     @classmethod
     def from_env(cls):

@@ -355,16 +355,21 @@ class Service:
             "options": options,
             "pack": {"id": p.id, "version": p.version, "digest": p.digest},
         }
-        return _jsonable(request), result
+        from services.store import prepare
 
-    def record(self, request, result):
+        request = _jsonable(request)
+        return request, result, prepare(request, result)
+
+    def record(self, request, result, prepared=None):
         """Store a computed screening; return the verdict with its ``screening_id``.
 
+        ``prepared`` (from :func:`services.store.prepare`, made in the worker process)
+        carries the serialised texts and content digest, so the server does no heavy work.
         Raises :class:`~services.errors.StorageUnavailable` (503) when the store cannot take it.
         """
         if self.store is None:
             raise StorageUnavailable("this process has no record store")
-        rid = self.store.add(request, result)
+        rid = self.store.add(request, result, prepared=prepared)
         result = dict(result)
         result["screening_id"] = rid
         return result

@@ -53,7 +53,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone
     fcntl = None
 
-__all__ = ["Store", "new_id", "record_hash", "canonical_json", "GENESIS"]
+__all__ = ["Store", "new_id", "record_hash", "content_digest", "prepare", "canonical_json", "GENESIS"]
 
 log = logging.getLogger("zoning.service")
 
@@ -114,12 +114,49 @@ def canonical_json(obj):
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
-def record_hash(row, prev_hash, key=None):
+def content_digest(request_text, result_text, row):
+    """SHA-256 of a record's canonical content (request, result, pack, verdict, engine version).
+
+    Computed where the verdict is made (a worker process), so the server only chains it.
+    """
+    content = {
+        "v": _HASH_VERSION,
+        "engine_version": row["engine_version"],
+        "pack": {"id": row["pack_id"], "version": row["pack_version"], "digest": row["pack_digest"]},
+        "verdict": row["verdict"],
+        "request": json.loads(request_text),
+        "result": json.loads(result_text),
+    }
+    return "sha256:" + hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def serialise(request, result):
+    """``(request_text, result_text, row_fields)``: the stored texts and the columns taken from the result."""
+    pack = result.get("pack") or {}
+    fields = {
+        "engine_version": str((result.get("engine") or {}).get("version", "")),
+        "pack_id": str(pack.get("id", "")),
+        "pack_version": str(pack.get("version", "")),
+        "pack_digest": str(pack.get("digest", "")),
+        "verdict": str(result.get("verdict", "")),
+    }
+    request_text = request if isinstance(request, str) else json.dumps(request, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    result_text = json.dumps(result, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return request_text, result_text, fields
+
+
+def prepare(request, result):
+    """``(request_text, result_text, fields, content_digest)`` for :meth:`Store.add`."""
+    request_text, result_text, fields = serialise(request, result)
+    return request_text, result_text, fields, content_digest(request_text, result_text, fields)
+
+
+def record_hash(row, prev_hash, key=None, digest=None):
     """The hash of one record, chained to ``prev_hash``.
 
-    Covers the record's id, seq, time, engine version, pack id/version/digest, verdict,
-    canonical request and canonical result, and the previous hash. ``sha256:…``, or
-    ``hmac-sha256:…`` with a key.
+    Covers the record's id, seq and time, the :func:`content_digest` of its engine version,
+    pack id/version/digest, verdict, canonical request and canonical result, and the
+    previous hash. ``sha256:…``, or ``hmac-sha256:…`` with a key.
 
     >>> row = {"id": "a", "seq": 1, "created_at": "t", "engine_version": "1", "pack_id": "p", "pack_version": "1",
     ...        "pack_digest": "sha256:0", "verdict": "permitted", "request": "{}", "result": "{}"}
@@ -131,11 +168,7 @@ def record_hash(row, prev_hash, key=None):
         "id": row["id"],
         "seq": int(row["seq"]),
         "created_at": row["created_at"],
-        "engine_version": row["engine_version"],
-        "pack": {"id": row["pack_id"], "version": row["pack_version"], "digest": row["pack_digest"]},
-        "verdict": row["verdict"],
-        "request": json.loads(row["request"]),
-        "result": json.loads(row["result"]),
+        "content": digest or content_digest(row["request"], row["result"], row),
         "prev": prev_hash,
     }
     data = canonical_json(content)
@@ -317,8 +350,11 @@ class Store:
 
     # ------------------------------------------------------------------ writing
 
-    def add(self, request, result, *, record_id=None):
+    def add(self, request, result, *, record_id=None, prepared=None):
         """Store one screening atomically, chained to the last record, and return its id.
+
+        ``prepared`` is what :func:`prepare` made of ``(request, result)`` elsewhere (the
+        worker process), so that the server does not serialise large sites itself.
 
         Raises
         ------
@@ -326,17 +362,13 @@ class Store:
             The database refused or could not take the write (nothing is half-written).
         """
         rid = record_id or new_id()
-        pack = result.get("pack") or {}
+        request_text, result_text, fields, digest = prepared or prepare(request, result)
         row = {
             "id": rid,
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
-            "engine_version": str((result.get("engine") or {}).get("version", "")),
-            "pack_id": str(pack.get("id", "")),
-            "pack_version": str(pack.get("version", "")),
-            "pack_digest": str(pack.get("digest", "")),
-            "verdict": str(result.get("verdict", "")),
-            "request": json.dumps(request, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False),
-            "result": json.dumps(result, ensure_ascii=False, separators=(",", ":"), allow_nan=False),
+            **fields,
+            "request": request_text,
+            "result": result_text,
         }
         try:
             with self._writer():
@@ -349,7 +381,7 @@ class Store:
                     ).first()
                     row["seq"] = (last.seq + 1) if last else 1
                     row["prev_hash"] = last.hash if last else GENESIS
-                    row["hash"] = record_hash(row, row["prev_hash"], self.key)
+                    row["hash"] = record_hash(row, row["prev_hash"], self.key, digest=digest)
                     conn.execute(screenings.insert().values(**row))
         except (sa.exc.SQLAlchemyError, OSError) as e:
             state, message = _storage_problem(e)

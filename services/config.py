@@ -19,7 +19,7 @@ variable                        meaning                                         
 ``ZONING_CPU_WORKERS``          screening processes per server worker                   1
 ``ZONING_QUEUE``                requests waiting for a screening process, per worker   64
 ``ZONING_TIME_BUDGET_S``        longest a request may take (queue + screening) → 504    20
-``ZONING_WORKER_MAX_TASKS``     a screening process is replaced after this many tasks   500
+``ZONING_WORKER_MAX_TASKS``     a screening process is replaced after this many tasks   0 (never)
 ``ZONING_HEADER_TIMEOUT_S``     a connection must send its request headers within it    10
 ``ZONING_BODY_TIMEOUT_S``       longest pause while a request body arrives → 408        10
 ``ZONING_MAX_CONNECTIONS``      open connections + requests per worker (then 503)       4096
@@ -116,7 +116,7 @@ class Workers:
     processes: int = 1
     queue: int = 64
     time_budget_s: float = 20.0
-    max_tasks: int = 500
+    max_tasks: int = 0  # 0: never (memory is handed back by malloc_trim instead; a respawn costs a pack load)
 
     @classmethod
     def from_env(cls):

@@ -4,20 +4,26 @@ Areas and distances are measured on the CGCS2000 3-degree Gauss–Krüger zone
 of the site's centroid (EPSG:4534–4554, central meridians 75°E…135°E).
 """
 
+import functools
 import math
 
-from pyproj import CRS
+import numpy as np
+from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as _PyprojCRSError
 
 from zoning.errors import CRSError
 
-__all__ = ["CGCS2000", "gk_zone_epsg", "gk_prefixed_epsg", "gk_zone_number", "gauss_kruger_epsg", "parse_crs", "crs_label", "DATUM_NAMES", "PREFIXED_EASTING_MIN"]
+__all__ = ["CGCS2000", "gk_zone_epsg", "gk_prefixed_epsg", "gk_zone_number", "gauss_kruger_epsg", "gk_zone_choices", "gk_crs_hint", "parse_crs", "crs_label", "DATUM_NAMES", "PREFIXED_EASTING_MIN", "CHINA_BOUNDS"]
 
 #: Geographic CGCS2000, the CRS of official zoning data.
 CGCS2000 = "EPSG:4490"
 
 #: An easting with a two-digit zone prefix has 8 digits before the point.
 PREFIXED_EASTING_MIN = 1e7
+
+#: Longitude/latitude bounds of China (west, south, east, north), the default region
+#: :func:`gk_zone_choices` places points in.
+CHINA_BOUNDS = (73.4, 3.8, 135.1, 53.6)
 
 
 def gk_zone_number(lon):
@@ -158,3 +164,95 @@ def crs_label(crs):
     if auth:
         return f"{auth[0]}:{auth[1]}"
     return crs.name or crs.to_string()
+
+
+@functools.lru_cache(maxsize=1)
+def _from_cm120():
+    return Transformer.from_crs("EPSG:4549", CGCS2000, always_xy=True)
+
+
+def gk_zone_choices(eastings, northings, region=None):
+    """The CGCS2000 3° zones that place projected points (eastings without zone prefix) in ``region``.
+
+    An easting without the zone prefix (false easting 500 000 m on the central meridian)
+    fits every 3° zone; only where the points would then lie tells the zones apart. Every
+    3° zone has the same projection but its central meridian, so the points are
+    unprojected once on CM 120°E and shifted by 3° per zone.
+
+    Parameters
+    ----------
+    eastings, northings : array-like of float
+        Metres; eastings without the zone prefix.
+    region : tuple of float, optional
+        ``(west, south, east, north)`` in degrees, e.g. a pack's extent; China when omitted.
+
+    Returns
+    -------
+    list of (epsg, central_meridian, lon, lat)
+        The zones whose placement of the points' bounding box meets ``region``, with the
+        centre of the points as it would lie in each, west to east.
+
+    Examples
+    --------
+    >>> [c[:2] for c in gk_zone_choices([438683.652], [3396543.21], (119.2, 30.3, 120.5, 31.2))]
+    [(4549, 120)]
+    >>> len(gk_zone_choices([438683.652], [3396543.21]))  # China's bounding box: all 21 zones
+    21
+    """
+    e = np.asarray(eastings, dtype=float)
+    n = np.asarray(northings, dtype=float)
+    west, south, east, north = region if region is not None else CHINA_BOUNDS
+    lons, lats = _from_cm120().transform(
+        np.array([e.min(), e.max(), e.mean()]), np.array([n.min(), n.max(), n.mean()])
+    )
+    lon0, lon1, lonc = float(min(lons[:2])), float(max(lons[:2])), float(lons[2])
+    lat0, lat1 = float(min(lats[:2])), float(max(lats[:2]))
+    out = []
+    for zone in range(25, 46):
+        shift = 3 * zone - 120
+        if lon1 + shift >= west and lon0 + shift <= east and lat1 >= south and lat0 <= north:
+            out.append((gauss_kruger_epsg(zone, prefixed=False), 3 * zone, lonc + shift, float(lats[2])))
+    return out
+
+
+def gk_crs_hint(eastings, northings, region=None):
+    """What to pass as ``--crs`` for projected points without a zone prefix, as a sentence.
+
+    Examples
+    --------
+    >>> gk_crs_hint([438683.652], [3396543.21], (119.2, 30.3, 120.5, 31.2))
+    "pass --crs with the survey's zone: of the CGCS2000 3° zones (false easting 500 000 m), only --crs EPSG:4549 (CM 120°E) puts these points in the pack's region (119.20–120.50°E, 30.30–31.20°N), at 119.3601°E, 30.6879°N"
+    """
+    choices = gk_zone_choices(eastings, northings, region)
+    if region is not None:
+        where = f"the pack's region ({region[0]:.2f}–{region[2]:.2f}°E, {region[1]:.2f}–{region[3]:.2f}°N)"
+    else:
+        where = "China"
+
+    def one(c):
+        return f"--crs EPSG:{c[0]} (CM {c[1]}°E)"
+
+    def at(c):
+        return f"{c[2]:.4f}°E, {c[3]:.4f}°N"
+
+    head = "pass --crs with the survey's zone: of the CGCS2000 3° zones (false easting 500 000 m), "
+    if not choices:
+        every = gk_zone_choices(eastings, northings, (-180.0, -90.0, 180.0, 90.0))
+        if region is not None and every:
+            mid = (region[0] + region[2]) / 2
+            near = min(every, key=lambda c: abs(c[2] - mid))
+            return (
+                head + f"none puts these points in {where}; the nearest is {one(near)}, at {at(near)} "
+                "— check the file's zone, datum and axis order"
+            )
+        return head + f"none puts these points in {where}; check the file's zone, datum and axis order"
+    if len(choices) == 1:
+        return head + f"only {one(choices[0])} puts these points in {where}, at {at(choices[0])}"
+    if len(choices) <= 3:
+        listed = "; ".join(f"{one(c)} at {at(c)}" for c in choices)
+        return head + f"these put the points in {where}: {listed}"
+    example = next((c for c in choices if c[0] == 4549), choices[len(choices) // 2])
+    return (
+        head + f"any of EPSG:{choices[0][0]}–{choices[-1][0]} (CM {choices[0][1]}°E–{choices[-1][1]}°E) "
+        f"puts these points in {where}, e.g. {one(example)} at {at(example)}"
+    )

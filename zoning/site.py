@@ -64,11 +64,13 @@ SITE_SUFFIXES = {
     ".fgb": "FlatGeobuf",
     ".dxf": "DXF",
     ".txt": "界址点 TXT",
+    ".csv": "boundary-point table (CSV)",
+    ".xlsx": "boundary-point table (XLSX)",
 }
 
 _EXPECTED_SOURCES = (
-    "a GeoJSON, Shapefile (.shp or zipped .zip), GeoPackage, KML/KMZ, FlatGeobuf, DXF or "
-    "界址点 .txt file, '-' for GeoJSON on stdin, or 'lon,lat'"
+    "a GeoJSON, Shapefile (.shp or zipped .zip), GeoPackage, KML/KMZ, FlatGeobuf, DXF, "
+    "界址点 .txt file or boundary-point table (.csv/.xlsx), '-' for GeoJSON on stdin, or 'lon,lat'"
 )
 
 _KINDS = vocab.GEOMETRY_KINDS
@@ -129,6 +131,10 @@ class Site:
         coordinates.
     warnings : tuple of str
         Soft problems met on the way (features merged, Z dropped, repaired).
+    stated_areas : tuple of dict
+        For boundary-point sources (界址点 TXT, point lists, tables): one entry per
+        polygon parcel that states its 面积, comparing it with the area its rings
+        enclose (see :func:`zoning.jzd.read_boundary_points`); empty otherwise.
 
     Examples
     --------
@@ -144,6 +150,7 @@ class Site:
     source: str
     source_crs: str
     warnings: tuple[str, ...] = ()
+    stated_areas: tuple = ()
 
     @property
     def kind(self):
@@ -175,12 +182,13 @@ class _Raw:
     crs_declared: bool = False  # the source states its CRS (not a default)
     project: dict | None = None
     warnings: list | None = None
+    stated_areas: list | None = None
 
 
 # --------------------------------------------------------------------------- API
 
 
-def read_site(source, *, crs=None, webmap=None, repair=False):
+def read_site(source, *, crs=None, webmap=None, repair=False, region=None, encoding=None):
     """Read a project site and return it as CGCS2000 longitude/latitude.
 
     Parameters
@@ -206,6 +214,14 @@ def read_site(source, *, crs=None, webmap=None, repair=False):
     repair : bool, default False
         Repair an invalid geometry with ``shapely.make_valid`` (keeping only
         parts of the site's kind, with a warning) instead of refusing it.
+    region : tuple of float, optional
+        ``(west, south, east, north)`` in degrees where the site is expected
+        (e.g. a pack's extent). Only used to suggest the CRS of projected
+        coordinates that have none (a bare point list): the 3° zones that put
+        them inside it.
+    encoding : str, optional
+        The encoding of a Shapefile's attributes (e.g. ``"GBK"``), overriding
+        its ``.cpg`` and the detection done without one.
 
     Returns
     -------
@@ -260,7 +276,8 @@ def read_site(source, *, crs=None, webmap=None, repair=False):
     zoning.errors.SiteError: coordinates look swapped: got (30.8, 120.1) but expected lon, lat — e.g. 120.1,30.8
     """
     webmap = _check_webmap(webmap)
-    raw = _read_any(source, crs)
+    opts = _Options(region=_check_region(region), repair=bool(repair), encoding=encoding)
+    raw = _read_any(source, crs, opts)
     return _finish(raw, crs=crs, webmap=webmap, repair=bool(repair))
 
 
@@ -280,7 +297,7 @@ def read_site_bytes(data, filename, **kw):
         The uploaded file's name; its suffix chooses the format. Only the
         base name is used.
     **kw
-        ``crs``, ``webmap``, ``repair``, as for :func:`read_site`.
+        ``crs``, ``webmap``, ``repair``, ``region``, ``encoding``, as for :func:`read_site`.
 
     Returns
     -------
@@ -303,12 +320,13 @@ def read_site_bytes(data, filename, **kw):
     webmap = _check_webmap(kw.pop("webmap", None))
     crs = kw.pop("crs", None)
     repair = bool(kw.pop("repair", False))
+    opts = _Options(region=_check_region(kw.pop("region", None)), repair=repair, encoding=kw.pop("encoding", None))
     if kw:
         raise TypeError(f"read_site_bytes() got unexpected keyword arguments: {sorted(kw)}")
     with tempfile.TemporaryDirectory(prefix="zoning-site-", ignore_cleanup_errors=True) as tmp:
         path = Path(tmp) / name
         path.write_bytes(bytes(data))
-        raw = _read_file(path, layer, display=name, user_crs=crs)
+        raw = _read_file(path, layer, display=name, user_crs=crs, opts=opts)
         return _finish(raw, crs=crs, webmap=webmap, repair=repair)
 
 
@@ -326,7 +344,34 @@ def _check_webmap(webmap):
     raise SiteError(f"webmap={webmap!r} is not supported; expected None, 'gcj02' or 'bd09'")
 
 
-def _read_any(source, user_crs):
+@dataclass(frozen=True)
+class _Options:
+    """How files are read, beyond their CRS."""
+
+    region: tuple | None = None
+    repair: bool = False
+    encoding: str | None = None
+
+
+def _check_region(region):
+    if region is None:
+        return None
+    if isinstance(region, shapely.Geometry):
+        region = region.bounds
+    try:
+        west, south, east, north = (float(v) for v in region)
+    except (TypeError, ValueError):
+        raise SiteError(
+            f"region={region!r} is not usable; expected (west, south, east, north) in degrees"
+        ) from None
+    if not all(map(np.isfinite, (west, south, east, north))):
+        return None  # an empty extent (a pack without units) says nothing
+    if not (west <= east and south <= north):
+        raise SiteError(f"region={region!r} is empty; expected (west, south, east, north) in degrees")
+    return (west, south, east, north)
+
+
+def _read_any(source, user_crs, opts=_Options()):
     if isinstance(source, shapely.Geometry):
         return _Raw(
             [source],
@@ -348,7 +393,7 @@ def _read_any(source, user_crs):
         return _lonlat_point(float(source[0]), float(source[1]))
     if isinstance(source, Path):
         path, layer = _split_existing(str(source))
-        return _read_file(Path(path), layer, display=Path(path).name, user_crs=user_crs)
+        return _read_file(Path(path), layer, display=Path(path).name, user_crs=user_crs, opts=opts)
     if isinstance(source, str):
         if not source.strip():
             raise SiteError(f"no site given (an empty string); expected {_EXPECTED_SOURCES}")
@@ -360,7 +405,7 @@ def _read_any(source, user_crs):
         if source.lstrip().startswith("{"):
             return _from_geojson_text(source, what="the GeoJSON text", label="GeoJSON text")
         path, layer = _split_existing(source)
-        return _read_file(Path(path), layer, display=Path(path).name, user_crs=user_crs)
+        return _read_file(Path(path), layer, display=Path(path).name, user_crs=user_crs, opts=opts)
     raise SiteError(
         f"cannot read a site from a {type(source).__name__}; expected {_EXPECTED_SOURCES}, "
         "GeoJSON text or mapping, a shapely geometry or a GeoDataFrame"
@@ -589,7 +634,7 @@ def _suffix_format(path, display):
     return suffix
 
 
-def _read_file(path, layer, *, display, user_crs):
+def _read_file(path, layer, *, display, user_crs, opts=_Options()):
     if not path.exists():
         raise SiteError(f"site file {str(path)!r} does not exist; expected {_EXPECTED_SOURCES}")
     if path.is_dir():
@@ -606,13 +651,17 @@ def _read_file(path, layer, *, display, user_crs):
         text = _decode(_read_bytes(path, display), display)
         return _from_geojson_text(text, what=display, label=display)
     if suffix == ".txt":
-        return _read_jzd(_read_bytes(path, display), display, user_crs)
+        return _read_jzd(_read_bytes(path, display), display, user_crs, opts)
+    if suffix in {".csv", ".xlsx"}:
+        return _read_point_table(path, layer, display, user_crs, opts)
     if suffix == ".zip":
-        return _read_zip(path, layer, display)
+        return _read_zip(path, layer, display, opts.encoding)
     if suffix in {".kml", ".kmz"}:
-        return _read_ogr(path, None, display, fmt, all_layers=True, kml=True)
+        return _read_kml(path, display, fmt)
     if suffix == ".dxf":
         return _read_dxf(path, display)
+    if suffix == ".shp":
+        return _read_shapefile(path, layer, display, opts.encoding)
     return _read_ogr(path, layer, display, fmt)
 
 
@@ -638,7 +687,7 @@ def _layers(gdal_path, display):
     return [str(name) for name, geom_type in layers if geom_type is not None]
 
 
-def _read_ogr(path, layer, display, fmt, *, all_layers=False, kml=False, gdal_path=None):
+def _read_ogr(path, layer, display, fmt, *, all_layers=False, kml=False, gdal_path=None, encoding=None):
     gdal_path = str(gdal_path or path)
     names = _layers(gdal_path, display)
     warnings = []
@@ -662,7 +711,7 @@ def _read_ogr(path, layer, display, fmt, *, all_layers=False, kml=False, gdal_pa
     frames = []
     for name in chosen:
         try:
-            frames.append(pyogrio.read_dataframe(gdal_path, layer=name))
+            frames.append(pyogrio.read_dataframe(gdal_path, layer=name, encoding=encoding))
         except Exception as e:  # pyogrio/GDAL errors: wrap, never a traceback
             raise _gdal_error(e, gdal_path, display) from None
     crs = next((f.crs for f in frames if f.crs is not None), None)
@@ -688,7 +737,7 @@ def _read_ogr(path, layer, display, fmt, *, all_layers=False, kml=False, gdal_pa
     )
 
 
-def _read_zip(path, layer, display):
+def _read_zip(path, layer, display, encoding=None):
     try:
         with zipfile.ZipFile(path) as zf:
             members = [
@@ -719,11 +768,144 @@ def _read_zip(path, layer, display):
                 f"{display} has {len(shps)} shapefiles ({', '.join(shps)}); read the first, "
                 f"{shp!r} (pick another with {display}::NAME)"
             )
+    if encoding is None:
+        encoding, more = _zip_dbf_encoding(path, shp, members, display)
+        warnings.extend(more)
     raw = _read_ogr(
-        path, None, display, "zipped Shapefile", gdal_path=f"/vsizip/{path.resolve()}/{shp}"
+        path, None, display, "zipped Shapefile", gdal_path=f"/vsizip/{path.resolve()}/{shp}",
+        encoding=encoding,
     )
     raw.source = raw.source.replace("(zipped Shapefile,", f"(zipped Shapefile {shp},", 1)
     raw.warnings = warnings + (raw.warnings or [])
+    return raw
+
+
+# ------------------------------------------------- Shapefile attribute encoding
+
+
+def _read_shapefile(path, layer, display, encoding=None):
+    warnings = []
+    if encoding is None:
+        siblings = {p.name.lower(): p for p in path.parent.iterdir() if p.stem.lower() == path.stem.lower()}
+        cpg = siblings.get(path.stem.lower() + ".cpg")
+        dbf = siblings.get(path.stem.lower() + ".dbf")
+        if cpg is None and dbf is not None:
+            try:
+                data = dbf.read_bytes()
+            except OSError as e:
+                raise SiteError(f"cannot read {dbf.name}: {e.strerror}") from None
+            encoding, warnings = _dbf_encoding_note(data, dbf.name, display)
+    raw = _read_ogr(path, layer, display, "Shapefile", encoding=encoding)
+    raw.warnings = warnings + (raw.warnings or [])
+    return raw
+
+
+def _zip_dbf_encoding(path, shp, members, display):
+    stem = shp[:-4].lower()
+    names = {m.lower(): m for m in members}
+    if stem + ".cpg" in names or stem + ".dbf" not in names:
+        return None, []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            data = zf.read(names[stem + ".dbf"])
+    except (zipfile.BadZipFile, OSError, KeyError) as e:
+        raise SiteError(f"cannot read {display}: {e}") from None
+    return _dbf_encoding_note(data, Path(names[stem + ".dbf"]).name, display)
+
+
+def _dbf_encoding_note(data, dbf_name, display):
+    """The encoding to read a DBF without .cpg with, and a warning saying which was used."""
+    encoding = dbf_text_encoding(data)
+    if encoding is None:
+        return None, []
+    if encoding == "UTF-8":
+        return encoding, [f"{display}: {dbf_name} has no .cpg; its text decodes as UTF-8 and was read so"]
+    if encoding == "GB18030":
+        return encoding, [
+            f"{display}: {dbf_name} has no .cpg; its text is not UTF-8 but decodes as GB18030 (GBK) "
+            "and was read so (pass encoding= if that is wrong)"
+        ]
+    return None, [
+        f"{display}: {dbf_name} has no .cpg and its text is neither UTF-8 nor GB18030; read with "
+        "GDAL's default (ISO-8859-1) — pass encoding= to say which it is"
+    ]
+
+
+def _dbf_text_fields(data):
+    """The raw bytes of every character (C) field value of a dBASE file, spaces stripped."""
+    if len(data) < 33:
+        return []
+    nrec = int.from_bytes(data[4:8], "little")
+    hlen = int.from_bytes(data[8:10], "little")
+    rlen = int.from_bytes(data[10:12], "little")
+    fields, offset, pos = [], 32, 1  # each record starts with its deletion flag
+    while offset + 32 <= min(hlen, len(data)) and data[offset] != 0x0D:
+        ftype, flen = chr(data[offset + 11]), data[offset + 16]
+        if ftype == "C":
+            flen += data[offset + 17] * 256  # long character fields keep the high byte there
+            fields.append((pos, flen))
+        pos += flen
+        offset += 32
+    values = []
+    for r in range(nrec):
+        rec = data[hlen + r * rlen: hlen + (r + 1) * rlen]
+        if len(rec) < rlen:
+            break
+        values.extend(rec[p: p + n].rstrip(b" \x00") for p, n in fields)
+    return values
+
+
+def _decodes(value, encoding):
+    try:
+        value.decode(encoding)
+    except UnicodeDecodeError as e:
+        # A writer may cut the last character of a full field in two: only that is forgiven.
+        return e.reason == "unexpected end of data" and e.end == len(value)
+    return True
+
+
+def dbf_text_encoding(data):
+    """``"UTF-8"`` or ``"GB18030"``: how the text of a DBF (its bytes) decodes, strictly.
+
+    None when all its text is ASCII (any encoding reads it), False when neither fits.
+
+    Examples
+    --------
+    >>> header = bytes([3, 124, 1, 1]) + (1).to_bytes(4, "little") + (65).to_bytes(2, "little")
+    >>> header += (13).to_bytes(2, "little") + bytes(20)
+    >>> field = b"NAME" + bytes(7) + b"C" + bytes(4) + bytes([12, 0]) + bytes(14)
+    >>> dbf = header + field + bytes([13, 32]) + "湖州项目".encode("gbk") + b"    "
+    >>> dbf_text_encoding(dbf), dbf_text_encoding(dbf.replace("湖州项目".encode("gbk"), b"Huzhou--"))
+    ('GB18030', None)
+    """
+    values = _dbf_text_fields(data)
+    if all(v.isascii() for v in values):
+        return None
+    for encoding, name in (("utf-8", "UTF-8"), ("gb18030", "GB18030")):
+        if all(_decodes(v, encoding) for v in values):
+            return name
+    return False
+
+
+# ------------------------------------------------------------------------ KML
+
+
+def _read_kml(path, display, fmt):
+    """All placemarks of every (nested) folder; pins and labels beside a boundary are left out."""
+    raw = _read_ogr(path, None, display, fmt, all_layers=True, kml=True)
+    parts = [part for g in raw.geoms for part in _flatten(g)]
+    kinds = {}
+    for part in parts:
+        kinds.setdefault(_KINDS[part.geom_type], []).append(part)
+    if len(kinds) > 1:
+        kind = next(k for k in ("polygon", "line", "point") if k in kinds)
+        others = ", ".join(_count(len(v), k) for k, v in kinds.items() if k != kind)
+        raw.warnings.append(
+            f"{display}: {others} (pins, labels or paths beside the boundary) left out; the site "
+            f"is its {_count(len(kinds[kind]), kind)}"
+        )
+        raw.geoms = kinds[kind]
+        raw.project = None
     return raw
 
 
@@ -758,19 +940,40 @@ def _read_dxf(path, display):
 # ------------------------------------------------------------------ 界址点 TXT
 
 
-def _read_jzd(data, display, user_crs):
+def _read_jzd(data, display, user_crs, opts=_Options()):
     from zoning.jzd import read_boundary_points
 
-    found = read_boundary_points(_decode(data, display), display, user_crs)
+    text = _decode(data, display)
+    found = read_boundary_points(text, display, user_crs, region=opts.region, repair=opts.repair)
+    return _boundary_raw(found, display)
+
+
+def _read_point_table(path, layer, display, user_crs, opts=_Options()):
+    from zoning.io.tables import csv_frames, xlsx_frames
+    from zoning.jzd import read_point_table
+
+    if path.suffix.lower() == ".csv":
+        frames = list(csv_frames(path, display, 100_000))
+    else:
+        frames = list(xlsx_frames(path, display, 100_000, sheet=layer))
+    if not frames or not sum(len(f) for f in frames):
+        raise SiteError(f"{display} has no rows; expected a header row (e.g. 点号, X, Y) and one row per boundary point")
+    frame = pd.concat(frames, ignore_index=True)
+    found = read_point_table(frame, display, user_crs, region=opts.region, repair=opts.repair)
+    return _boundary_raw(found, display)
+
+
+def _boundary_raw(found, display):
     return _Raw(
         found.geoms,
-        found.crs,
+        found.crs if found.crs is not None else None,
         what=display,
-        source=f"{display} (界址点 TXT, {_count(found.parcels, 'parcel')})",
-        crs_note=f"{display}'s {found.label}" if found.label else "",
-        crs_declared=found.crs is not None,
+        source=f"{display} ({found.kind}, {_count(found.parcels, 'parcel')})",
+        crs_note=f"{display}'s {found.label}" if found.label else f"{display}'s lon/lat (WGS84)",
+        crs_declared=found.crs is not None and found.label is not None,
         project={"name": found.name} if found.name else None,
         warnings=found.warnings,
+        stated_areas=found.areas,
     )
 
 
@@ -1012,4 +1215,5 @@ def _finish(raw, *, crs, webmap, repair):
         source=raw.source,
         source_crs=label,
         warnings=tuple(warnings),
+        stated_areas=tuple(raw.stated_areas or ()),
     )

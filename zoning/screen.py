@@ -22,7 +22,7 @@ from zoning.overlay import LAYERS, LINE, POINT, POLYGON, outside_error
 from zoning.pack import LAYER_FIELDS, LAYER_IDS
 from zoning.project import PROJECT_KEYS, Project, parse_project
 from zoning.rules import evaluate, quota_findings, quota_table
-from zoning.verdict import Verdict, decide, deciding_findings
+from zoning.verdict import Verdict, decide, deciding_findings, stated_area_fields
 
 __all__ = ["screen", "screen_many", "near_distance", "near_layers", "ScreeningTables", "CHUNK_SITES"]
 
@@ -361,12 +361,12 @@ def screen(pack, site, project=None, *, crs=None, webmap=None, repair=False, **o
     from zoning.site import Site, read_site
 
     if not isinstance(site, Site):
-        site = read_site(site, crs=crs, webmap=webmap, repair=repair)
+        site = read_site(site, crs=crs, webmap=webmap, repair=repair, region=tuple(pack.units.total_bounds))
     proj = _as_project(site.project, project, overrides)
     run = _run(pack, np.array([site.geometry], dtype=object), np.zeros(1, np.int64), [proj])
     if not run.table.ok[0]:
         raise outside_error(pack)
-    return _verdict(pack, run, 0, 0, site.geometry, proj, {"source_crs": site.source_crs}, site.warnings)
+    return _verdict(pack, run, 0, 0, site.geometry, proj, {"source_crs": site.source_crs, **stated_area_fields(site.stated_areas)}, site.warnings)
 
 
 # ----------------------------------------------------------------------------

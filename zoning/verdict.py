@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from zoning import vocab
 
-__all__ = ["Verdict", "decide", "deciding_findings"]
+__all__ = ["Verdict", "decide", "deciding_findings", "stated_area_fields"]
 
 _EFFECT_RANK = {"prohibit": 0, "needs_information": 1, "condition": 2}
 _VERDICT_OF = {"prohibit": "prohibited", "needs_information": "needs_information", "condition": "conditional"}
@@ -45,6 +45,29 @@ def decide(findings):
     if not effects:
         return "permitted"
     return _VERDICT_OF[min(effects, key=_EFFECT_RANK.__getitem__)]
+
+
+def stated_area_fields(stated_areas):
+    """The ``site`` block's keys for the areas a boundary file states (none when it states none).
+
+    ``stated_area_m2`` is the sum of the parcels' stated 面积 in m² (each read as m² or 公顷,
+    whichever agrees with its rings); ``parcels`` lists each parcel's check (see
+    :func:`zoning.jzd.read_boundary_points`).
+
+    Examples
+    --------
+    >>> stated_area_fields([{"parcel": "1", "stated_area": 2.1043, "stated_unit": "ha",
+    ...                      "stated_area_m2": 21043.0, "area_m2": 21043.0, "agrees": True}])["stated_area_m2"]
+    21043.0
+    >>> stated_area_fields(())
+    {}
+    """
+    if not stated_areas:
+        return {}
+    return {
+        "stated_area_m2": round(sum(a["stated_area_m2"] for a in stated_areas), 2),
+        "parcels": [dict(a) for a in stated_areas],
+    }
 
 
 class Verdict(Mapping):
@@ -167,6 +190,9 @@ def render_text(d):
     lines.append(f"数据 Pack: {p['id']} {p['version']}  {p['digest'][:23]}…   引擎 Engine: {d['engine']['version']}")
     measure = f"{s['area_m2']:,.1f} m²" if s.get("area_m2") else (f"{s['length_m']:,.1f} m" if s.get("length_m") else "point 点")
     lines.append(f"场地 Site: {s['geometry_type']}, {measure} on {s['area_crs']}, centroid {s['centroid'][0]:.6f}, {s['centroid'][1]:.6f}")
+    if s.get("stated_area_m2") is not None:
+        agree = "agrees 相符" if all(p.get("agrees") for p in s.get("parcels", [])) else "does not agree 不符 (see warnings)"
+        lines.append(f"  申报面积 Stated area: {s['stated_area_m2']:,.1f} m² — {agree}")
     sections = [
         ("环境管控单元 Control units", d["units"], lambda u: f"{u['unit_code']}  {vocab.CATEGORIES.get(u['category'], u['category'])} {u['category']:<8} {u['unit_name']}"),
         ("生态保护红线 Ecological red lines", d["red_line"], lambda r: f"{r['redline_id']}  {r['name']}"),

@@ -245,12 +245,17 @@ def read_site(source, *, crs=None, webmap=None, repair=False, region=None, encod
     several features, or no attributes, None. Callers validate it.
 
     界址点 TXT files (the land-survey boundary-point exchange format) are
-    decoded as UTF-8 (with or without BOM), else GB18030. Each parcel header
-    (``点数,面积,地块编号,地块名称,图形属性,图幅号,地块用途,地类编码,@``)
-    starts a parcel; its rows ``点号,圈号,X,Y`` give X = northing, Y = easting
-    (columns found swapped are read swapped, with a warning). 圈号 1 is the
-    outer ring, other rings inside it are holes (a ring outside it is read
-    as a separate part, with a warning); open rings are closed. The CRS
+    decoded as UTF-8 (with or without BOM), else GB18030; any line ends. Each
+    parcel header (``点数,面积,地块编号,地块名称,图形属性,图幅号,地块用途,地类编码,@``)
+    starts a parcel; only its coordinates decide (placeholder or non-numeric
+    fields are warnings). Its rows ``点号,圈号,X,Y`` give X = northing, Y =
+    easting (columns found swapped are read swapped, with a warning). The rings
+    (each 圈号, and each further closed sequence of rows) are classified by
+    containment: inside an even number of others an outer ring, an odd number a
+    hole; several outer rings are separate parts; crossing rings are refused
+    (repaired by the even-odd rule with ``repair=True``). A stated 面积 (m² or
+    公顷) is compared with the area the rings enclose on the file's projection,
+    with a warning beyond 0.1 %, and kept in ``Site.stated_areas``. The CRS
     follows from ``坐标系`` (2000/CGCS2000, 西安80, 北京54), ``几度分带`` (3 or
     6, default from the zone number) and the zone: the two-digit prefix of
     the eastings and ``带号=``, which must agree; eastings with the prefix
@@ -258,6 +263,14 @@ def read_site(source, *, crs=None, webmap=None, repair=False, region=None, encod
     (e.g. EPSG:4549). See :func:`gauss_kruger_epsg`. With ``crs=`` given,
     the file's CRS lines are ignored, and a zone prefix is removed when that
     CRS has no prefix in its false easting.
+
+    A ``.txt`` of bare rows ``点号,X,Y`` (no header) is a point list: it needs
+    ``crs=`` unless its eastings carry the zone prefix; the error without one
+    names the 3° zones that put the points in ``region``. ``.csv``/``.xlsx``
+    files are boundary-point tables (a point sequence per parcel; see
+    :func:`zoning.jzd.read_point_table`), not one site per row as for
+    ``zoning batch``. A Shapefile without ``.cpg`` has its DBF text decoded
+    strictly as UTF-8, else GB18030 (GBK), with a warning saying which.
 
     Examples
     --------

@@ -114,7 +114,8 @@ def read_boundary_points(text, display, user_crs=None, *, region=None, repair=Fa
         if bare
         else "no 带号= and the eastings carry no zone prefix"
     )
-    crs, label, prefix, more = _decide_crs(attrs, eastings, northings, points, display, user_crs, region, what, bare)
+    no_datum = "is a bare point list with no CRS" if bare else "gives no 坐标系"
+    crs, label, prefix, more = _decide_crs(attrs, eastings, northings, points, display, user_crs, region, what, no_datum)
     warnings.extend(more)
     area_crs = _crs_label(crs) if crs is not None else _crs_label(_parse_crs(user_crs, "crs"))
 
@@ -333,10 +334,10 @@ def _jzd_int(attrs, key, display):
     return int(m.group(1))
 
 
-def _jzd_datum(attrs, display, bare=False):
+def _jzd_datum(attrs, display, no_datum="gives no 坐标系"):
     value = attrs.get("坐标系", "").strip()
     if not value:
-        what = "is a bare point list with no CRS" if bare else "gives no 坐标系"
+        what = no_datum
         return "cgcs2000", [
             f"{display} {what}; assumed 2000国家大地坐标系 (CGCS2000)"
         ]
@@ -353,16 +354,16 @@ def _jzd_datum(attrs, display, bare=False):
     )
 
 
-def _decide_crs(attrs, eastings, northings, points, display, user_crs, region, what, bare):
+def _decide_crs(attrs, eastings, northings, points, display, user_crs, region, what, no_datum):
     """``(crs or None, label, prefix to strip, warnings)``: the caller's CRS, or the file's."""
     if user_crs is not None:
         prefix, more = _jzd_prefix_for(user_crs, eastings, display)
         return None, None, prefix, more
-    crs, label, more = _jzd_crs(attrs, eastings, northings, points, display, region, what, bare)
+    crs, label, more = _jzd_crs(attrs, eastings, northings, points, display, region, what, no_datum)
     return crs, label, 0.0, more
 
 
-def _jzd_crs(attrs, eastings, northings, points, display, region=None, what="", bare=False):
+def _jzd_crs(attrs, eastings, northings, points, display, region=None, what="", no_datum="gives no 坐标系"):
     warnings = []
     unit = attrs.get("计量单位", "").strip()
     if unit and unit.lower() not in {"米", "m", "metre", "meter", "metres", "meters"}:
@@ -395,7 +396,7 @@ def _jzd_crs(attrs, eastings, northings, points, display, region=None, what="", 
                 + " (or the 6° zone, Xian 80 or Beijing 54 grid the survey used)"
             )
         zone = zone_attr
-    datum, more = _jzd_datum(attrs, display, bare)
+    datum, more = _jzd_datum(attrs, display, no_datum)
     warnings.extend(more)
     if band is None:
         band = 6 if 13 <= zone <= 23 else 3
@@ -802,7 +803,8 @@ def read_point_table(frame, display, user_crs=None, *, region=None, repair=False
         else:
             eastings, northings, swapped = _jzd_axes(points, display)
         what = f"{a_col}/{b_col} in metres whose eastings carry no zone prefix"
-        crs, label, prefix, more = _decide_crs({}, eastings, northings, points, display, user_crs, region, what, True)
+        no_datum = "gives no CRS for its projected coordinates"
+        crs, label, prefix, more = _decide_crs({}, eastings, northings, points, display, user_crs, region, what, no_datum)
         warnings.extend(more)
 
     def fmt_xy(e, n):

@@ -16,6 +16,7 @@ with no network at all.
 
 import functools
 import html
+import math
 import os
 
 import folium
@@ -35,11 +36,13 @@ __all__ = [
     "MEDIUM_COLORS",
     "REDLINE_COLOR",
     "VERDICT_COLORS",
+    "ELIGIBILITY_COLORS",
     "DEMO_NOTE",
     "is_demo",
     "verdict_map",
     "pack_map",
     "screening_map",
+    "eligibility_map",
     "verdict_figure",
     "layer_names",
     "cjk_font",
@@ -57,6 +60,8 @@ REDLINE_COLOR = "#b71c1c"
 SITE_COLOR = "#000000"
 OVERLAP_COLOR = "#d500f9"
 VERDICT_COLORS = vocab.VERDICT_COLORS
+#: Eligibility maps: 禁止准入 red, 待补充信息 grey, 有条件准入 orange, 允许准入 green.
+ELIGIBILITY_COLORS = {"prohibited": "#c62828", "needs_information": "#9e9e9e", "conditional": "#ef6c00", "permitted": "#2e7d32"}
 _CATEGORY_EN = {"priority": "priority protection", "key": "key control", "general": "general control"}
 _MEDIUM_EN = {"air": "air", "water": "water", "soil": "soil", "resource": "resources"}
 #: Shown on every map and report of the demo pack.
@@ -598,6 +603,85 @@ def screening_map(table, *, pack=None, offline=None, id_column=None, tiles="Open
     root = m.get_root().html
     root.add_child(Element(f"<div id='zoning-legend' style=\"{_box_css('bottom:50px;left:10px')}\"><b>结论 Verdicts</b>{rows}</div>"), name="zoning_legend")
     if pack is not None and is_demo(pack.name):
+        root.add_child(_demo_note(), name="zoning_demo_note")
+    folium.LayerControl(collapsed=False).add_to(m)
+    if offline:
+        _make_offline(m)
+    return m
+
+
+def _display_tolerance_m(bounds):
+    """Simplification for display: about 1/4000 of the map's diagonal (20 m for a city)."""
+    x0, y0, x1, y1 = bounds
+    diag_m = math.hypot((x1 - x0) * 111_320.0 * math.cos(math.radians((y0 + y1) / 2)), (y1 - y0) * 110_574.0)
+    return max(1.0, round(diag_m / 4000.0, 1))
+
+
+def eligibility_map(elig, *, offline=None, tiles="OpenStreetMap", simplify_m=None):
+    """An interactive map of an eligibility map (:func:`zoning.eligibility.eligibility`):
+    polygons coloured by verdict (禁止准入 red, 待补充信息 grey, 有条件准入 orange, 允许准入 green),
+    the blocking clauses in tooltips, a legend with the area by verdict.
+
+    ``simplify_m`` simplifies the polygons together for display (default: about 1/4000 of
+    the map's diagonal; 0 keeps every vertex); the legend says by how much.
+    """
+    from zoning.eligibility import simplify_coverage
+
+    offline = _offline(offline)
+    gdf = elig.frame
+    bounds = gdf.total_bounds if len(gdf) else (119.0, 30.0, 121.0, 31.0)
+    m = _base_map(bounds, offline, tiles)
+    tol = _display_tolerance_m(bounds) if simplify_m is None else float(simplify_m)
+    if tol > 0 and len(gdf):
+        gdf = gdf.copy()
+        gdf["geometry"] = simplify_coverage(gdf.geometry.values, tol)
+    e = html.escape
+
+    def clause_text(ids):
+        if not ids:
+            return "—"
+        out = []
+        for i in ids.split(";"):
+            t = elig.clauses.get(i, "")
+            out.append(f"{i}: {t[:60]}{'…' if len(t) > 60 else ''}" if t else i)
+        return "<br>".join(e(x) for x in out)
+
+    for verdict, zh in vocab.VERDICTS.items():
+        rows = gdf[gdf["verdict"] == verdict]
+        area = elig.areas_m2.get(verdict, 0.0)
+        group = folium.FeatureGroup(name=f"{zh} {verdict} ({area / 1e6:,.1f} km²)")
+        color = ELIGIBILITY_COLORS[verdict]
+        if len(rows):
+            data = _features(rows, lambda r: {
+                "verdict": f"{r.verdict_zh} {r.verdict}",
+                "blocking": clause_text(r.blocking),
+                "missing": e(r.missing.replace(";", ", ")) if r.missing else "—",
+                "area": f"{r.area_m2 / 1e6:,.3f} km²",
+            })
+            folium.GeoJson(
+                data,
+                style_function=lambda f, c=color: {"color": c, "weight": 0.6, "fillColor": c, "fillOpacity": 0.55},
+                highlight_function=lambda f: {"weight": 2.5, "fillOpacity": 0.75},
+                tooltip=folium.GeoJsonTooltip(["verdict", "blocking", "missing", "area"],
+                                              aliases=["结论 verdict", "决定条款 blocking", "待补充 missing", "面积 area"],
+                                              sticky=True, style="max-width:420px;white-space:normal"),
+            ).add_to(group)
+        group.add_to(m)
+    total = sum(elig.areas_m2.values()) or 1.0
+    legend = "".join(
+        f"<div><span style='display:inline-block;width:12px;height:12px;background:{ELIGIBILITY_COLORS[v]};margin-right:5px'></span>"
+        f"{e(zh)} {e(v)} — {elig.areas_m2.get(v, 0.0) / 1e6:,.1f} km² ({elig.areas_m2.get(v, 0.0) / total:.1%})</div>"
+        for v, zh in vocab.VERDICTS.items()
+    )
+    project = elig.project
+    what = " ".join(str(x) for x in [project.get("name") or "", "/".join(project.get("industry") or []), project.get("construction") or ""] if x)
+    note = f"<div style='color:#555'>点位选址结论 verdict of a point site; 显示简化 simplified {tol:g} m</div>" if tol > 0 else ""
+    root = m.get_root().html
+    root.add_child(Element(
+        f"<div id='zoning-legend' style=\"{_box_css('bottom:50px;left:10px;max-width:340px')}\">"
+        f"<b>可选区域 Where could it go?</b><div>{e(what)}</div><div style='color:#555'>{e(elig.pack['id'])} {e(str(elig.pack['version']))}</div>"
+        f"{legend}{note}</div>"), name="zoning_legend")
+    if is_demo(str(elig.pack.get("name", ""))) or "demo" in str(elig.pack.get("id", "")):
         root.add_child(_demo_note(), name="zoning_demo_note")
     folium.LayerControl(collapsed=False).add_to(m)
     if offline:

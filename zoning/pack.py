@@ -173,6 +173,13 @@ class Pack:
 
         return screen_many(self, sites, project, **kwargs)
 
+    def eligibility(self, project=None, **kwargs):
+        """Where may ``project`` go: its eligibility map over the whole pack; see
+        :func:`zoning.eligibility.eligibility`."""
+        from zoning.eligibility import eligibility
+
+        return eligibility(self, project, **kwargs)
+
     def clause(self, clause_id):
         """Return the clause with this id (KeyError if none)."""
         for c in self.clauses:

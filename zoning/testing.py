@@ -14,7 +14,7 @@ AssertionError: verdicts differ:
 import math
 from collections.abc import Mapping
 
-__all__ = ["assert_verdict_equal"]
+__all__ = ["assert_verdict_equal", "verdict_outcome", "eligibility_mismatches"]
 
 
 def _diff(a, b, path, out, rtol, atol, ignore):
@@ -62,3 +62,66 @@ def assert_verdict_equal(left, right, *, rtol=1e-6, atol=0.01, ignore=("engine",
     if out:
         shown = out[:20] + ([f"  … and {len(out) - 20} more"] if len(out) > 20 else [])
         raise AssertionError("verdicts differ:\n" + "\n".join(shown))
+
+
+def verdict_outcome(verdict):
+    """``(verdict, blocking, missing)`` of a verdict as batch and eligibility columns show
+    them: the deciding findings' clause ids and the missing attributes, ``;``-joined.
+
+    Examples
+    --------
+    >>> verdict_outcome({"verdict": "prohibited", "missing": [], "findings": [
+    ...     {"clause_id": "A", "effect": "prohibit"}, {"clause_id": "B", "effect": "condition"}]})
+    ('prohibited', 'A', '')
+    """
+    v = verdict.to_dict() if hasattr(verdict, "to_dict") else verdict
+    deciding = {"prohibited": "prohibit", "needs_information": "needs_information", "conditional": "condition"}.get(v["verdict"])
+    blocking = ";".join(dict.fromkeys(f["clause_id"] for f in v["findings"] if f["effect"] == deciding))
+    return v["verdict"], blocking, ";".join(v["missing"])
+
+
+def eligibility_mismatches(pack, eligibility, *, points=3, margin_m=1.0, seed=0):
+    """Screen random points strictly inside each polygon of an eligibility map (more than
+    ``margin_m`` from its edges) one by one with :func:`zoning.screen.screen`, and return
+    those whose ``(verdict, blocking, missing)`` differs from the polygon's.
+
+    Returns
+    -------
+    list of dict
+        ``{"polygon": i, "point": (lon, lat), "expected": …, "got": …}``; empty when the map
+        says what screening says.
+    """
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    from zoning.crs import CGCS2000, gk_zone_epsg
+    from zoning.screen import screen
+
+    rng = np.random.default_rng(seed)
+    frame = eligibility.frame if hasattr(eligibility, "frame") else eligibility
+    project = getattr(eligibility, "project", None)
+    out = []
+    for i, row in enumerate(frame.itertuples()):
+        geom = row.geometry
+        epsg = gk_zone_epsg(geom.centroid.x)
+        fwd = Transformer.from_crs(CGCS2000, f"EPSG:{epsg}", always_xy=True)
+        inv = Transformer.from_crs(f"EPSG:{epsg}", CGCS2000, always_xy=True)
+        inner = shapely.buffer(shapely.transform(geom, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))), -margin_m)
+        if inner.is_empty:
+            continue
+        x0, y0, x1, y1 = inner.bounds
+        found, tries = 0, 0
+        prepared = shapely.prepared.prep(inner)
+        while found < points and tries < 200 * points:
+            tries += 1
+            p = shapely.Point(rng.uniform(x0, x1), rng.uniform(y0, y1))
+            if not prepared.contains(p):
+                continue
+            found += 1
+            lon, lat = inv.transform(p.x, p.y)
+            got = verdict_outcome(screen(pack, shapely.Point(lon, lat), project))
+            expected = (row.verdict, row.blocking, row.missing)
+            if got != expected:
+                out.append({"polygon": i, "point": (lon, lat), "expected": expected, "got": got})
+    return out

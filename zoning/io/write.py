@@ -15,6 +15,7 @@ and never destroys an existing one.
   and a ``counts`` sheet with the number of rows by verdict.
 """
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -29,7 +30,7 @@ import shapely
 from zoning.errors import SiteError
 from zoning.vocab import VERDICTS
 
-__all__ = ["open_writer", "Writer", "JsonlWriter", "OUTPUT_SUFFIXES", "temporary_path"]
+__all__ = ["open_writer", "Writer", "JsonlWriter", "OUTPUT_SUFFIXES", "temporary_path", "write_polygons", "POLYGON_SUFFIXES"]
 
 _WKT_DECIMALS = 9  # lon/lat to 0.1 mm
 
@@ -381,3 +382,42 @@ class JsonlWriter(Writer):
         if self.fh is not None:
             self.fh.close()
             self.fh = None
+
+
+#: Outputs :func:`write_polygons` knows, by suffix.
+POLYGON_SUFFIXES = {".gpkg": "GPKG", ".parquet": "Parquet", ".geoparquet": "Parquet", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+
+
+def write_polygons(frame, path, *, layer=None):
+    """Write a GeoDataFrame of polygons (eligibility maps): GeoPackage, GeoParquet or GeoJSON.
+
+    Written to a temporary file next to ``path`` and renamed into place, so a failure
+    never leaves a half-written file and never destroys an existing one.
+
+    Examples
+    --------
+    >>> write_polygons(None, "out.shp")
+    Traceback (most recent call last):
+    ...
+    zoning.errors.SiteError: cannot write 'out.shp': unknown output type '.shp'; expected OUT.gpkg, OUT.parquet or OUT.geojson
+    """
+    path = Path(path)
+    driver = POLYGON_SUFFIXES.get(path.suffix.lower())
+    if driver is None:
+        shown = repr(path.suffix) if path.suffix else "(no suffix)"
+        raise SiteError(f"cannot write {path.name!r}: unknown output type {shown}; expected OUT.gpkg, OUT.parquet or OUT.geojson")
+    if path.parent and not path.parent.exists():
+        raise SiteError(f"cannot write {str(path)!r}: the directory {str(path.parent)!r} does not exist")
+    tmp = temporary_path(path)
+    try:
+        if driver == "Parquet":
+            frame.to_parquet(tmp, index=False)
+        elif driver == "GPKG":
+            frame.to_file(tmp, driver="GPKG", layer=layer or path.stem, engine="pyogrio")
+        else:
+            frame.to_file(tmp, driver="GeoJSON", engine="pyogrio")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise

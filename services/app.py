@@ -2,8 +2,8 @@
 
 Routes (contract §5, fixed paths): ``POST /v1/screen``, ``POST /v1/screen/file``,
 ``GET /v1/screenings/{id}``, ``GET /v1/screenings/{id}/map``, ``GET /v1/packs``,
-``GET /v1/units/{unit_code}``, ``GET /healthz``; docs at ``/docs``, the schema at
-``/openapi.json``. Extra: ``GET /`` (the page for enterprises), ``GET /v1/industries``,
+``GET /v1/units/{unit_code}``, ``GET /healthz``, ``POST /v1/eligibility`` (contract §7); docs at
+``/docs``, the schema at ``/openapi.json``. Extra: ``GET /`` (the page for enterprises), ``GET /v1/industries``,
 ``GET /v1/vocabulary``, ``GET /v1/packs/{pack_id}/units``.
 
 Every error, whatever raised it, goes through :func:`services.errors.http_error`.
@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import zoning
+from services.eligibility import DEFAULT_SIMPLIFY_M, MAX_SIMPLIFY_M
 from services.errors import PayloadTooLarge, RequestTimeout, http_error
 from services.handlers import Service
 from services.workers import CpuPool, run_cpu
@@ -80,6 +81,81 @@ class FeatureIn(BaseModel):
     type: Literal["Feature"]
     geometry: Optional[dict[str, Any]] = None
     properties: Optional[dict[str, Any]] = None
+
+
+_PROJECT_EXAMPLE = {"name": "年产5万吨有机化工原料项目", "industry": "2614", "construction": "new",
+                    "emissions": {"VOCs": 12.5, "COD": 3}, "fuel": ["natural_gas"], "water_m3": 120000}
+
+
+class ProjectIn(BaseModel):
+    """The project (contract §2 keys): no site — the eligibility map covers the whole pack."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [_PROJECT_EXAMPLE]})
+    name: Optional[str] = None
+    industry: Optional[Any] = Field(None, description="GB/T 4754-2017 code(s), a string or a list")
+    construction: Optional[str] = Field(None, description="new | expansion | reconstruction | relocation")
+    activity: Optional[str] = None
+    emissions: Optional[dict[str, Any]] = Field(None, description="t/a by pollutant; pollutants left out emit nothing")
+    fuel: Optional[list[str]] = Field(None, description="[] = burns nothing")
+    water_m3: Optional[float] = None
+    coal_t: Optional[float] = None
+    land_ha: Optional[float] = None
+    energy_tce: Optional[float] = None
+    groundwater: Optional[bool] = None
+
+
+class EligibilityProperties(BaseModel):
+    verdict: Literal["prohibited", "needs_information", "conditional", "permitted"]
+    verdict_zh: str = Field(description="禁止准入 | 待补充信息 | 有条件准入 | 允许准入")
+    blocking: str = Field(description="';'-joined ids of the clauses (and quota rows) that decide")
+    missing: str = Field(description="';'-joined project attributes that would settle a needs_information")
+    area_m2: float = Field(description="area of the unsimplified polygon (GK zone of its centroid)")
+
+
+class EligibilityFeature(BaseModel):
+    type: Literal["Feature"]
+    properties: EligibilityProperties
+    geometry: dict[str, Any] = Field(description="Polygon or MultiPolygon, lon/lat EPSG:4490, simplified by simplified_m")
+
+
+class PackRef(BaseModel):
+    id: str
+    version: str
+    digest: str
+
+
+_ELIGIBILITY_EXAMPLE = {
+    "cached": False,
+    "type": "FeatureCollection",
+    "pack": {"id": "huzhou-demo", "version": "2024.1", "digest": "sha256:…"},
+    "simplified_m": 20.0,
+    "areas_m2": {"prohibited": 1630725.0, "needs_information": 1663757.0, "conditional": 557914.0, "permitted": 147581.0},
+    "colors": {"prohibited": "#c62828", "needs_information": "#9e9e9e", "conditional": "#ef6c00", "permitted": "#2e7d32"},
+    "clauses": {"T-NEAR-01": "生态保护红线周边500米内禁止新建化工项目"},
+    "project": {"industry": ["2614"], "construction": "new", "emissions": {"COD": 3.0}, "water_m3": 1000.0},
+    "warnings": [],
+    "features": [
+        {"type": "Feature",
+         "properties": {"verdict": "prohibited", "verdict_zh": "禁止准入", "blocking": "T-NEAR-01", "missing": "", "area_m2": 294477.3},
+         "geometry": {"type": "Polygon", "coordinates": [[[120.0, 30.7], [120.01, 30.7], [120.01, 30.71], [120.0, 30.7]]]}},
+    ],
+}
+
+
+class EligibilityOut(BaseModel):
+    """Where a point site of the project gets each verdict: polygons covering the pack's region (contract §7)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ELIGIBILITY_EXAMPLE]})
+    cached: bool = Field(description="this screening process had the answer already (sent as stored)")
+    type: Literal["FeatureCollection"]
+    pack: PackRef
+    simplified_m: float = Field(description="tolerance (m) of the display simplification; 0 = the exact polygons")
+    areas_m2: dict[str, float] = Field(description="total area by verdict, of the unsimplified polygons")
+    colors: dict[str, str] = Field(description="display colour by verdict")
+    clauses: dict[str, str] = Field(description="text of every clause id named in a blocking")
+    project: dict[str, Any] = Field(description="the project as parsed")
+    warnings: list[str]
+    features: list[EligibilityFeature]
 
 
 _ERRORS = {
@@ -159,6 +235,13 @@ async def _send_json(send, status, body):
 def _rid(request):
     return getattr(request.state, "request_id", None) or uuid.uuid4().hex
 
+
+_PROJECT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ProjectIn.model_json_schema(), "example": _PROJECT_EXAMPLE}},
+    }
+}
 
 _FEATURE_BODY = {
     "requestBody": {
@@ -308,6 +391,38 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
         computed = await run_cpu(pool, _compute_for_server, "compute_upload", data, file.filename or "", fields,
                                  pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair)
         return JSONText(await run_in_threadpool(service.record, *computed))
+
+    # ------------------------------------------------------------------ eligibility
+    @app.post(
+        "/v1/eligibility",
+        tags=["screening"],
+        summary="Where may a project go: its eligibility map over the pack (GeoJSON, by verdict)",
+        description=(
+            "Body: the project (contract §2 keys; no site). Returns polygons covering the pack's region: a **point** "
+            "site anywhere strictly inside one (more than 1 m from its edge) gets exactly its verdict, blocking clauses "
+            "and missing attributes from `POST /v1/screen` (contract §7). The geometry is simplified for display by "
+            f"`simplify_m` metres (default {DEFAULT_SIMPLIFY_M:g}; shared edges stay shared, no gaps open), said in "
+            "`simplified_m`; `areas_m2` and each feature's `area_m2` are of the exact polygons. A whole province can "
+            "take about a minute the first time (time budget `ZONING_ELIGIBILITY_BUDGET_S`); the map is cached per "
+            "pack digest and project, and a repeated request is answered at once (`cached`, header "
+            "`X-Eligibility-Cache`). Not stored as a screening record."
+        ),
+        response_model=EligibilityOut,
+        responses=_ERRORS,
+        openapi_extra=_PROJECT_BODY,
+    )
+    async def eligibility(
+        request: Request,
+        pack: Optional[str] = Query(None, description="pack id (default: the server's first pack)"),
+        simplify_m: float = Query(DEFAULT_SIMPLIFY_M, ge=0, le=MAX_SIMPLIFY_M, allow_inf_nan=False,
+                                  description="display simplification in metres (0: the exact polygons)"),
+    ):
+        service.pack(pack)  # 404 for an unknown pack before any work
+        data = await request.body()
+        body, cached = await run_cpu(pool, Service.compute_eligibility, data, pack=pack, simplify_m=simplify_m,
+                                     budget_s=settings.workers.eligibility_budget_s)
+        return Response(body, media_type="application/json",
+                        headers={"X-Eligibility-Cache": "hit" if cached else "miss"})
 
     # ------------------------------------------------------------------ records
     @app.get("/v1/screenings/{screening_id}", tags=["records"], summary="The stored record of a past screening", responses=_ERRORS)

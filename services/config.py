@@ -2,31 +2,32 @@
 
 ``zoning serve`` writes its options into these variables before it starts uvicorn.
 
-==============================  =====================================================  ===========
-variable                        meaning                                                default
-==============================  =====================================================  ===========
-``ZONING_DB_URL``               SQLAlchemy URL of the screening records                SQLite file
-``ZONING_SERVE_PACKS``          pack directories, separated by ``os.pathsep``           demo pack
-``ZONING_SERVE_PACKS_DIR``      a directory whose sub-directories are packs             —
-``ZONING_MAX_BODY_BYTES``       largest request body                                    20 MiB
-``ZONING_MAX_FEATURES``         most features in one site                               1000
-``ZONING_MAX_VERTICES``         most vertices in one site                               200000
-``ZONING_MAX_UNZIPPED_BYTES``   largest total uncompressed size of a zip/KMZ upload     100 MiB
-``ZONING_MAX_ZIP_RATIO``        largest compression ratio of a zip member (> 1 MiB)     100
-``ZONING_MAX_ZIP_MEMBERS``      most members in a zip/KMZ upload                        200
-``ZONING_MAX_JSON_DEPTH``       deepest nesting of arrays/objects in a JSON body         32
-``ZONING_MAX_JSON_VALUES``      most JSON values in a body (counted while parsing)      4 × vertices + 10000
-``ZONING_CPU_WORKERS``          screening processes per server worker                   1
-``ZONING_QUEUE``                requests waiting for a screening process, per worker   64
-``ZONING_TIME_BUDGET_S``        longest a request may take (queue + screening) → 504    20
-``ZONING_WORKER_MAX_TASKS``     a screening process is replaced after this many tasks   0 (never)
-``ZONING_HEADER_TIMEOUT_S``     a connection must send its request headers within it    10
-``ZONING_BODY_TIMEOUT_S``       longest pause while a request body arrives → 408        10
-``ZONING_MAX_CONNECTIONS``      open connections + requests per worker (then 503)       4096
-``ZONING_RECORDS_KEY``          secret for keyed (HMAC) record hashes; see README       —
-``ZONING_SQLITE_SYNCHRONOUS``   SQLite ``synchronous`` pragma (FULL or NORMAL)          FULL
-``ZONING_WEB_VENDOR``           directory holding node_modules/leaflet{,-draw}          .cache/web
-==============================  =====================================================  ===========
+===============================  ========================================================  ====================
+variable                         meaning                                                   default
+===============================  ========================================================  ====================
+``ZONING_DB_URL``                SQLAlchemy URL of the screening records                   SQLite file
+``ZONING_SERVE_PACKS``           pack directories, separated by ``os.pathsep``             demo pack
+``ZONING_SERVE_PACKS_DIR``       a directory whose sub-directories are packs               —
+``ZONING_MAX_BODY_BYTES``        largest request body                                      20 MiB
+``ZONING_MAX_FEATURES``          most features in one site                                 1000
+``ZONING_MAX_VERTICES``          most vertices in one site                                 200000
+``ZONING_MAX_UNZIPPED_BYTES``    largest total uncompressed size of a zip/KMZ upload       100 MiB
+``ZONING_MAX_ZIP_RATIO``         largest compression ratio of a zip member (> 1 MiB)       100
+``ZONING_MAX_ZIP_MEMBERS``       most members in a zip/KMZ upload                          200
+``ZONING_MAX_JSON_DEPTH``        deepest nesting of arrays/objects in a JSON body          32
+``ZONING_MAX_JSON_VALUES``       most JSON values in a body (counted while parsing)        4 × vertices + 10000
+``ZONING_CPU_WORKERS``           screening processes per server worker                     1
+``ZONING_QUEUE``                 requests waiting for a screening process, per worker      64
+``ZONING_TIME_BUDGET_S``         longest a request may take (queue + screening) → 504      20
+``ZONING_ELIGIBILITY_BUDGET_S``  longest an eligibility map may take (queue + work) → 504  300
+``ZONING_WORKER_MAX_TASKS``      a screening process is replaced after this many tasks     0 (never)
+``ZONING_HEADER_TIMEOUT_S``      a connection must send its request headers within it      10
+``ZONING_BODY_TIMEOUT_S``        longest pause while a request body arrives → 408          10
+``ZONING_MAX_CONNECTIONS``       open connections + requests per worker (then 503)         4096
+``ZONING_RECORDS_KEY``           secret for keyed (HMAC) record hashes; see README         —
+``ZONING_SQLITE_SYNCHRONOUS``    SQLite ``synchronous`` pragma (FULL or NORMAL)            FULL
+``ZONING_WEB_VENDOR``            directory holding node_modules/leaflet{,-draw}            .cache/web
+===============================  ========================================================  ====================
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ class Workers:
     processes: int = 1
     queue: int = 64
     time_budget_s: float = 20.0
+    #: Budget of ``POST /v1/eligibility``: a map over a whole province pack takes about a minute.
+    eligibility_budget_s: float = 300.0
     max_tasks: int = 0  # 0: never (memory is handed back by malloc_trim instead; a respawn costs a pack load)
 
     @classmethod
@@ -125,6 +128,7 @@ class Workers:
             processes=_int_env("ZONING_CPU_WORKERS", d.processes),
             queue=_int_env("ZONING_QUEUE", d.queue),
             time_budget_s=_float_env("ZONING_TIME_BUDGET_S", d.time_budget_s),
+            eligibility_budget_s=_float_env("ZONING_ELIGIBILITY_BUDGET_S", d.eligibility_budget_s),
             max_tasks=_int_env("ZONING_WORKER_MAX_TASKS", d.max_tasks),
         )
 

@@ -31,6 +31,7 @@ import shapely.geometry
 import zoning
 from services.bodies import check_geojson, check_values, parse_json
 from services.config import Limits
+from services.eligibility import DEFAULT_SIMPLIFY_M, ResponseCache, eligibility_response
 from services.errors import BadRequest, NotFound, StorageUnavailable
 from services.maps import screening_map_html
 from services.uploads import check_upload, check_vertices, suffix_of
@@ -168,6 +169,7 @@ class Service:
         self.limits = limits or Limits()
         self._cache_lock = threading.Lock()
         self._units_geojson = {}
+        self._eligibility = ResponseCache()
         if warm:
             for pack in self.packs.values():
                 _warm(pack)
@@ -373,6 +375,22 @@ class Service:
         result = dict(result)
         result["screening_id"] = rid
         return result
+
+    # ---------------------------------------------------------------- eligibility
+
+    def compute_eligibility(self, body, *, pack=None, simplify_m=DEFAULT_SIMPLIFY_M):
+        """Where may the project (the body: contract §2 keys) go — ``(json_bytes, cached)``.
+
+        The eligibility map of :meth:`zoning.Pack.eligibility` over the whole pack as a GeoJSON
+        FeatureCollection simplified by ``simplify_m`` metres for display (see
+        :mod:`services.eligibility`); ``cached`` says this process had the answer already.
+        Not a screening of a site: nothing is recorded.
+        """
+        return eligibility_response(self.pack(pack), body, self.limits, self._eligibility, simplify_m=simplify_m)
+
+    def eligibility(self, body, *, pack=None, simplify_m=DEFAULT_SIMPLIFY_M):
+        """:meth:`compute_eligibility` as plain data (the FeatureCollection dict)."""
+        return json.loads(self.compute_eligibility(body, pack=pack, simplify_m=simplify_m)[0])
 
     # ---------------------------------------------------------------- records
 

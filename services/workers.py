@@ -179,6 +179,7 @@ class CpuPool:
         self.settings = settings
         w = settings.workers
         self.processes, self.queue, self.time_budget_s, self.max_tasks = w.processes, w.queue, w.time_budget_s, w.max_tasks
+        self.eligibility_budget_s = w.eligibility_budget_s
         self.in_flight = 0
         self.timeouts = 0
         self._pool = None
@@ -210,7 +211,8 @@ class CpuPool:
 
     def stats(self):
         return {"processes": self.processes, "in_flight": self.in_flight, "queue": self.queue,
-                "time_budget_s": self.time_budget_s, "timeouts": self.timeouts}
+                "time_budget_s": self.time_budget_s, "eligibility_budget_s": self.eligibility_budget_s,
+                "timeouts": self.timeouts}
 
 
 async def run_cpu(pool, func, *args, budget_s=None, **kwargs):

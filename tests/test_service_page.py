@@ -105,3 +105,52 @@ def test_draw_a_polygon(page, live):
     page.click("#submit")
     page.wait_for_selector("#verdict-banner[data-verdict], #error:not([hidden])", timeout=20000)
     assert page.get_attribute("#verdict-banner", "data-verdict") or page.inner_text("#error")
+
+
+def test_where_could_it_go(page, live, grid_pack):
+    """可选区域: the project's eligibility map drawn by verdict, with areas, clause ids and a way to clear it."""
+    from zoning.maps import ELIGIBILITY_COLORS
+
+    project = {"industry": "2614", "construction": "new", "emissions": {"COD": 3}, "water_m3": 1000}
+    expected = grid_pack.eligibility(project)
+    _open(page, live)
+    page.fill("#industry-search", "2614")
+    page.click("#industry-list li[data-code='2614']")
+    page.select_option("#construction", "new")
+    page.fill("[data-pollutant='COD']", "3")
+    page.fill("#water_m3", "1000")
+    page.click("#eligibility")  # no site needed
+    page.wait_for_selector("#eligibility-legend[data-state='shown']", timeout=30000)
+    fills = page.evaluate("""() => Object.fromEntries(['prohibited', 'needs_information', 'conditional', 'permitted']
+        .map((v) => [v, [...document.querySelectorAll('#map path.elig-' + v)].map((p) => p.getAttribute('fill'))]))""")
+    counts = expected.frame["verdict"].value_counts().to_dict()
+    for verdict, colour in ELIGIBILITY_COLORS.items():
+        assert len(fills[verdict]) == counts[verdict], (verdict, fills[verdict])
+        assert set(fills[verdict]) == {colour}, (verdict, fills[verdict])
+    legend = page.inner_text("#eligibility-legend")
+    for verdict, zh in {"prohibited": "禁止准入", "needs_information": "待补充信息", "conditional": "有条件准入", "permitted": "允许准入"}.items():
+        row = page.inner_text(f"#eligibility-legend tr[data-verdict='{verdict}']")
+        assert zh in row and f"{expected.areas_m2[verdict] / 1e6:,.3f} km²" in row, row
+    assert "20 m" in legend and "grid-test" in legend
+    # the deciding clauses: ids in the tooltip, their text in the popup
+    near = page.locator("#map path.elig-prohibited").first
+    near.dispatch_event("mouseover")
+    page.wait_for_selector(".leaflet-tooltip", timeout=5000)
+    assert "T-NEAR-01" in page.inner_text(".leaflet-tooltip") and "禁止准入" in page.inner_text(".leaflet-tooltip")
+    near.dispatch_event("click")
+    page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+    assert expected.clauses["T-NEAR-01"] in page.inner_text(".leaflet-popup-content")
+    # clear
+    page.click("#eligibility-clear")
+    assert page.evaluate("document.querySelectorAll('#map path.elig').length") == 0
+    assert page.is_hidden("#eligibility-legend")
+    assert page.external == [], page.external  # offline
+
+
+def test_where_could_it_go_bad_project(page, live):
+    _open(page, live)
+    page.fill("#water_m3", "-5")
+    page.click("#eligibility")
+    page.wait_for_selector("#error:not([hidden])", timeout=20000)
+    assert "project_invalid" in page.inner_text("#error")
+    assert page.is_hidden("#eligibility-legend")

@@ -5,7 +5,7 @@
   const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   const state = { industries: [], byCode: {}, children: {}, selected: [], open: {}, packs: [] };
   const hasLeaflet = typeof window.L !== "undefined";
-  let map = null, drawn = null, unitsLayer = null, resultLayer = null, tiles = null;
+  let map = null, drawn = null, unitsLayer = null, resultLayer = null, tiles = null, eligLayer = null;
 
   async function getJSON(url, opts) {
     const r = await fetch(url, opts);
@@ -58,7 +58,7 @@
     state.packs = out.packs;
     $("pack").innerHTML = out.packs.map((p) => `<option value="${esc(p.id)}">${esc(p.name)} · ${esc(p.version)}</option>`).join("");
     $("pack").value = out.default;
-    $("pack").addEventListener("change", () => showPackUnits($("pack").value).catch(() => {}));
+    $("pack").addEventListener("change", () => { clearEligibility(); showPackUnits($("pack").value).catch(() => {}); });
     showPackUnits(out.default).catch(() => {});
   }
 
@@ -166,6 +166,10 @@
     if ($("groundwater").value) p.groundwater = $("groundwater").value === "true";
     return p;
   }
+  function showError(e) {
+    $("error").hidden = false;
+    $("error").textContent = (e.body && e.body.error ? `[${e.body.error}] ` : "") + e.message + (e.body && e.body.request_id ? `  (request ${e.body.request_id})` : "");
+  }
   async function submit(ev) {
     ev.preventDefault();
     $("error").hidden = true;
@@ -181,8 +185,7 @@
       showVerdict(v);
     } catch (e) {
       banner.className = "banner empty"; banner.textContent = "未能预判 — could not screen";
-      $("error").hidden = false;
-      $("error").textContent = (e.body && e.body.error ? `[${e.body.error}] ` : "") + e.message + (e.body && e.body.request_id ? `  (request ${e.body.request_id})` : "");
+      showError(e);
     }
   }
   function showVerdict(v) {
@@ -218,10 +221,79 @@
     } catch (e) { /* the verdict is shown; the map is a bonus */ }
   }
 
+  // ------------------------------------------------------------------ where could it go? (POST /v1/eligibility)
+  const VERDICT_ORDER = ["prohibited", "needs_information", "conditional", "permitted"];
+  const VERDICT_ZH = { prohibited: "禁止准入", needs_information: "待补充信息", conditional: "有条件准入", permitted: "允许准入" };
+  const km2 = (m2) => (m2 / 1e6).toLocaleString("zh-CN", { minimumFractionDigits: 3, maximumFractionDigits: 3 });
+  const ids = (s) => (s ? s.split(";").filter(Boolean) : []);
+
+  function clearEligibility() {
+    if (eligLayer && map) map.removeLayer(eligLayer);
+    eligLayer = null;
+    const legend = $("eligibility-legend");
+    legend.hidden = true; legend.innerHTML = ""; delete legend.dataset.state;
+  }
+  async function showEligibility() {
+    $("error").hidden = true;
+    const legend = $("eligibility-legend"), button = $("eligibility");
+    clearEligibility();
+    legend.hidden = false; legend.dataset.state = "loading";
+    legend.textContent = "正在计算可选区域… computing where the project could go… (省级数据包首次约需一分钟 a province pack takes about a minute the first time)";
+    button.disabled = true;
+    try {
+      let base = {};
+      try { if ($("site-text").value.trim()) base = siteGeometry().properties || {}; } catch (e) { /* the site is not needed here */ }
+      const qs = new URLSearchParams({ pack: $("pack").value });
+      const fc = await getJSON(`/v1/eligibility?${qs}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(projectFromForm(base)) });
+      drawEligibility(fc);
+    } catch (e) {
+      clearEligibility();
+      showError(e);
+    } finally { button.disabled = false; }
+  }
+  function eligibilityTip(p, clauses, withText) {
+    const block = ids(p.blocking).map((id) => withText && clauses[id] ? `<li><b>${esc(id)}</b> ${esc(clauses[id])}</li>` : (withText ? `<li><b>${esc(id)}</b></li>` : esc(id)));
+    let html = `<b>${esc(p.verdict_zh)} ${esc(p.verdict.replace("_", " "))}</b><br>面积 area ${km2(p.area_m2)} km²`;
+    if (block.length) html += withText ? `<br>决定条款 deciding clauses:<ul>${block.join("")}</ul>` : `<br>决定条款 clauses: ${block.join(", ")}`;
+    if (p.missing) html += `<br>待补充 missing: ${esc(ids(p.missing).join(", "))}`;
+    return html;
+  }
+  function drawEligibility(fc) {
+    const colours = fc.colors || {};
+    const legend = $("eligibility-legend");
+    const total = VERDICT_ORDER.reduce((a, v) => a + (fc.areas_m2[v] || 0), 0) || 1;
+    const counts = {};
+    for (const f of fc.features) counts[f.properties.verdict] = (counts[f.properties.verdict] || 0) + 1;
+    const rows = VERDICT_ORDER.map((v) => `<tr data-verdict="${v}"><td><span class="swatch" style="background:${esc(colours[v])}"></span></td>` +
+      `<td>${esc(VERDICT_ZH[v])} ${esc(v.replace("_", " "))}</td><td class="num">${km2(fc.areas_m2[v] || 0)} km²</td>` +
+      `<td class="num">${(100 * (fc.areas_m2[v] || 0) / total).toFixed(1)}%</td><td class="num small">${counts[v] || 0} 块 polygons</td></tr>`).join("");
+    legend.innerHTML = `<b>可选区域 Where could it go?</b> ${fc.project && fc.project.name ? esc(fc.project.name) : ""}` +
+      `<table><tr class="small"><td></td><td>结果 verdict</td><td class="num">面积 area</td><td class="num">占比 share</td><td></td></tr>${rows}</table>` +
+      `<p class="small">图形按 ${esc(fc.simplified_m)} m 简化显示，面积按未简化的多边形计算 · shapes simplified by ${esc(fc.simplified_m)} m for display, areas of the exact polygons. ` +
+      `场址任一点（距边界 1 m 以上）的预判结果即所在区域的结果 · a point site anywhere inside an area gets its verdict. ` +
+      `数据 ${esc(fc.pack.id)} ${esc(fc.pack.version)}${fc.cached ? " · 缓存 cached" : ""}</p>` +
+      (fc.warnings && fc.warnings.length ? `<p class="small">提示 ${fc.warnings.map(esc).join("; ")}</p>` : "") +
+      `<button id="eligibility-clear" type="button">清除 Clear</button>`;
+    legend.dataset.state = "shown";
+    $("eligibility-clear").addEventListener("click", clearEligibility);
+    if (!map) return;
+    eligLayer = L.geoJSON(fc, {
+      style: (f) => ({ color: colours[f.properties.verdict] || "#555", fillColor: colours[f.properties.verdict] || "#555", weight: 1, opacity: 0.9,
+        fillOpacity: 0.45, className: `elig elig-${f.properties.verdict}` }),
+      onEachFeature: (f, layer) => {
+        layer.bindTooltip(eligibilityTip(f.properties, fc.clauses || {}, false), { sticky: true, className: "elig-tip" });
+        layer.bindPopup(eligibilityTip(f.properties, fc.clauses || {}, true), { maxWidth: 380 });
+      },
+    }).addTo(map);
+    if (resultLayer) resultLayer.bringToFront();
+    const b = eligLayer.getBounds(); if (b.isValid()) map.fitBounds(b);
+  }
+
   // ------------------------------------------------------------------ start
   setupMap();
   setupIndustryClicks();
   $("form").addEventListener("submit", submit);
+  $("eligibility").addEventListener("click", showEligibility);
   Promise.all([loadPacks(), loadVocabulary(), loadIndustries()]).then(() => { document.body.dataset.ready = "1"; })
     .catch((e) => { $("error").hidden = false; $("error").textContent = "加载失败 loading failed: " + e.message; });
 })();

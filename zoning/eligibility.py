@@ -59,7 +59,7 @@ BAND_TOLERANCE_M = 0.2
 #: to lon/lat, so their straight edges in lon/lat stay on the GK curve to a few mm.
 BAND_SEGMENT_M = 100.0
 #: Format of eligibility maps kept in the pack cache.
-ELIGIBILITY_FORMAT = 1
+ELIGIBILITY_FORMAT = 2
 #: How far (degrees) a zone's band outline reaches past the zone's edge, so that the
 #: outlines of two zones cross the seam between them.
 _SEAM_OVERLAP_DEG = 1e-6
@@ -242,6 +242,7 @@ def _compute(pack, project):
     stage("region")
     lines = [shapely.boundary(region)]
     lines += _place_outlines(pack, plan, outcomes)
+    lines = [_follow_gk(lines)]
     stage("places")
     west, south, east, north = region.bounds
     bands = [_band(pack, layer, rows, within_m, (west, south, east, north)) for layer, rows, within_m in _live_near(pack, plan, outcomes)]
@@ -254,9 +255,11 @@ def _compute(pack, project):
     faces = _faces(lines, region.bounds)
     del lines
     stage("faces")
-    # Faces outside the region (in its gaps, or where a band reaches out) are dropped by
-    # the engine itself: their points are outside every unit.
+    # Faces outside the region (where a band or a tile reaches out, in gaps between units)
+    # are dropped; the engine would also take a point within 1 mm of a unit as inside.
     reps = _inner_points(faces)
+    inside = shapely.contains_xy(region, shapely.get_x(reps), shapely.get_y(reps))
+    faces, reps = faces[inside], reps[inside]
     run = _run(pack, reps, np.zeros(len(reps), np.int64), [project])
     ok = run.table.ok
     cols = run.columns
@@ -478,7 +481,8 @@ _RUN_VERTICES = 256
 
 def _runs(lines):
     """The lines cut into short runs (shared end points), for the tiles' spatial index."""
-    parts = shapely.get_parts(shapely.get_parts(np.array([g for g in lines if g is not None and not shapely.is_empty(g)], dtype=object)))
+    flat = [g for item in lines for g in (item if isinstance(item, np.ndarray) else [item])]
+    parts = shapely.get_parts(shapely.get_parts(np.array([g for g in flat if g is not None and not shapely.is_empty(g)], dtype=object)))
     parts = parts[shapely.get_type_id(parts) == 1]  # LineStrings (rings' boundaries are lines)
     xy, which = shapely.get_coordinates(parts, return_index=True)
     if not len(xy):
@@ -498,12 +502,45 @@ def _runs(lines):
     return shapely.linestrings(xy[take], indices=np.repeat(np.arange(len(lo)), lengths))
 
 
+#: Segments longer than this (degrees, ≈ 1 km) are redrawn as the overlay sees them.
+_LONG_SEGMENT_DEG = 0.01
+_LONG_SEGMENT_M = 500.0
+
+
+def _follow_gk(lines):
+    """The pack's outlines as the overlay sees them: it projects vertices to a GK zone and
+    joins them straight there, so a long edge, straight in lon/lat, is a curve to it (over
+    10 km, 1 m off the chord). Runs with segments over 1 km are densified on the GK zone
+    of their centre (every 500 m) and brought back; shorter edges differ by under 1.5 cm."""
+    runs = _runs(lines)
+    if not len(runs):
+        return runs
+    xy, which = shapely.get_coordinates(runs, return_index=True)
+    step = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+    same = which[1:] == which[:-1]
+    longest = np.zeros(len(runs))
+    np.maximum.at(longest, which[1:][same], step[same])
+    todo = np.flatnonzero(longest > _LONG_SEGMENT_DEG)
+    if not len(todo):
+        return runs
+    lon = shapely.get_x(shapely.centroid(runs[todo]))
+    epsg = np.array([gk_zone_epsg(float(x)) for x in lon])
+    for e in np.unique(epsg):
+        sel = todo[epsg == e]
+        fwd = Transformer.from_crs(CGCS2000, f"EPSG:{int(e)}", always_xy=True)
+        inv = Transformer.from_crs(f"EPSG:{int(e)}", CGCS2000, always_xy=True)
+        gk = shapely.transform(runs[sel], lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
+        dense = shapely.segmentize(gk, _LONG_SEGMENT_M)
+        runs[sel] = shapely.transform(dense, lambda c: np.column_stack(inv.transform(c[:, 0], c[:, 1])))
+    return runs
+
+
 def _faces(lines, bounds):
     """The faces of the arrangement of ``lines`` over ``bounds`` (GEOS noding, then
     polygonize), tile by tile; faces along a tile's edge are cut there (the dissolve joins them)."""
     runs = _runs(lines)
     total = int(shapely.get_num_coordinates(runs).sum()) if len(runs) else 0
-    pad = 1e-6
+    pad = 1e-4  # tiles reach past the region (and past the bands' cut ends)
     w, s, e, n = bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad
     if total <= TILE_VERTICES:
         nx = ny = 1
@@ -544,9 +581,14 @@ def _inner_points(faces):
     return reps
 
 
+#: Polygons are densified to this spacing (degrees, ≈ 100 m) before their area is measured
+#: on a GK zone: a straight lon/lat edge is a curve there (4 cm off the chord over 2 km).
+_AREA_SEGMENT_DEG = 1e-3
+
+
 def gk_areas(geoms):
-    """Area (m²) of each lon/lat polygon on the GK zone of its centroid."""
-    geoms = np.asarray(geoms, dtype=object)
+    """Area (m²) of each lon/lat polygon (edges straight in lon/lat) on the GK zone of its centroid."""
+    geoms = shapely.segmentize(np.asarray(geoms, dtype=object), _AREA_SEGMENT_DEG)
     out = np.zeros(len(geoms))
     if not len(geoms):
         return out
@@ -568,5 +610,10 @@ def simplify_coverage(geoms, tolerance_m):
     fwd = Transformer.from_crs(CGCS2000, f"EPSG:{epsg}", always_xy=True)
     inv = Transformer.from_crs(f"EPSG:{epsg}", CGCS2000, always_xy=True)
     gk = shapely.transform(geoms, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
-    simple = shapely.coverage_simplify(gk, tolerance_m)
+    try:
+        simple = shapely.coverage_simplify(gk, tolerance_m)
+    except shapely.errors.GEOSException:
+        # GEOS refuses a few coverages (a ring it would reduce to one point): simplify each
+        # polygon alone; for display, hairline gaps between neighbours may then show.
+        simple = shapely.simplify(gk, tolerance_m, preserve_topology=True)
     return shapely.transform(simple, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))

@@ -80,10 +80,13 @@ def verdict_outcome(verdict):
     return v["verdict"], blocking, ";".join(v["missing"])
 
 
-def eligibility_mismatches(pack, eligibility, *, points=3, margin_m=1.0, seed=0):
+def eligibility_mismatches(pack, eligibility, *, points=3, edge_points=0, margin_m=1.0, seed=0):
     """Screen random points strictly inside each polygon of an eligibility map (more than
     ``margin_m`` from its edges) one by one with :func:`zoning.screen.screen`, and return
     those whose ``(verdict, blocking, missing)`` differs from the polygon's.
+
+    ``edge_points`` more points per polygon are taken just ``margin_m`` (+1 cm) inside its
+    edges, spread along them: the hardest places for a map to be right.
 
     Returns
     -------
@@ -113,12 +116,19 @@ def eligibility_mismatches(pack, eligibility, *, points=3, margin_m=1.0, seed=0)
         x0, y0, x1, y1 = inner.bounds
         found, tries = 0, 0
         prepared = shapely.prepared.prep(inner)
+        candidates = []
         while found < points and tries < 200 * points:
             tries += 1
             p = shapely.Point(rng.uniform(x0, x1), rng.uniform(y0, y1))
-            if not prepared.contains(p):
-                continue
-            found += 1
+            if prepared.contains(p):
+                found += 1
+                candidates.append(p)
+        if edge_points:
+            ring = shapely.boundary(shapely.buffer(inner, -0.01))
+            if not ring.is_empty:
+                at = (np.arange(edge_points) + rng.uniform()) / edge_points * ring.length
+                candidates.extend(shapely.line_interpolate_point(ring, at).tolist())
+        for p in candidates:
             lon, lat = inv.transform(p.x, p.y)
             got = verdict_outcome(screen(pack, shapely.Point(lon, lat), project))
             expected = (row.verdict, row.blocking, row.missing)

@@ -5,6 +5,7 @@ import click
 from zoning import __version__
 from zoning.cli.batch import batch
 from zoning.cli.demo import demo
+from zoning.cli.eligible import eligible
 from zoning.cli.map import map_command
 from zoning.cli.records import records
 from zoning.cli.screen import screen
@@ -24,6 +25,7 @@ def main():
       zoning screen site.geojson --industry 2614 --construction new
       zoning screen 119.95,30.55 --gcj02 --industry 6550 --format text
       zoning batch candidates.csv --project project.yaml -o verdicts.xlsx
+      zoning eligible --industry 2614 --construction new -o where.gpkg --map where.html
       zoning validate data/packs/huzhou-demo
       zoning demo
       zoning map data/packs/huzhou-demo --out pack.html
@@ -33,6 +35,7 @@ def main():
 
 main.add_command(screen)
 main.add_command(batch)
+main.add_command(eligible)
 main.add_command(validate)
 main.add_command(demo)
 main.add_command(map_command)

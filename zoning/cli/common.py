@@ -5,9 +5,9 @@ import sys
 
 import click
 
-from zoning.errors import ZoningError
+from zoning.errors import ProjectError, ZoningError
 
-__all__ = ["user_errors", "open_pack", "EXIT_BAD_INPUT"]
+__all__ = ["user_errors", "open_pack", "EXIT_BAD_INPUT", "project_options", "project_from_options"]
 
 #: Exit status for bad input (contract §4).
 EXIT_BAD_INPUT = 2
@@ -35,3 +35,62 @@ def open_pack(path):
     from zoning.pack import load_pack
 
     return load_pack(path)
+
+
+#: The project flags of ``screen`` and ``eligible`` (contract §2 keys), outermost first.
+_PROJECT_OPTIONS = [
+    click.option("--project", "project_file", type=click.Path(dir_okay=False), help="Project description (YAML/JSON, contract §2)."),
+    click.option("--name", help="Project name."),
+    click.option("--industry", multiple=True, metavar="CODE", help="GB/T 4754-2017 code; repeat for several."),
+    click.option("--construction", type=click.Choice(["new", "expansion", "reconstruction", "relocation"])),
+    click.option("--activity", help="Red-line permitted activity type, e.g. linear_infrastructure."),
+    click.option("--emission", "emissions", multiple=True, metavar="POLLUTANT=T", help="Annual emission in t/a, e.g. VOCs=12.5; repeat."),
+    click.option("--fuel", multiple=True, help="Fuel burned (coal, natural_gas, …); repeat. --fuel none: burns nothing."),
+    click.option("--water-m3", type=float, help="Water use, m³/a."),
+    click.option("--coal-t", type=float, help="Coal use, t/a."),
+    click.option("--land-ha", type=float, help="Land, ha."),
+    click.option("--energy-tce", type=float, help="Energy use, tce/a."),
+    click.option("--groundwater/--no-groundwater", default=None, help="Whether the project extracts groundwater."),
+]
+PROJECT_PARAMS = ("project_file", "name", "industry", "construction", "activity", "emissions", "fuel", "water_m3", "coal_t", "land_ha", "energy_tce", "groundwater")
+
+
+def project_options(func):
+    """Add the project flags (``--project FILE``, ``--industry`` …) to a command."""
+    for option in reversed(_PROJECT_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _emissions(values):
+    out = {}
+    for item in values:
+        if "=" not in item:
+            raise ProjectError(f"--emission expects POLLUTANT=T_PER_YEAR, e.g. VOCs=12.5; got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def project_from_options(kwargs):
+    """Pop the project flags from a command's ``kwargs``: ``(project dict from --project
+    or None, overrides from the flags)``; flags win over the file."""
+    from zoning.project import read_project
+
+    p = {k: kwargs.pop(k) for k in PROJECT_PARAMS}
+    project = read_project(p["project_file"]).to_dict() if p["project_file"] else None
+    fuel = p["fuel"]
+    overrides = {
+        "name": p["name"],
+        "industry": list(p["industry"]) or None,
+        "construction": p["construction"],
+        "activity": p["activity"],
+        "emissions": _emissions(p["emissions"]) or None,
+        "fuel": ([] if list(fuel) == ["none"] else list(fuel)) if fuel else None,
+        "water_m3": p["water_m3"],
+        "coal_t": p["coal_t"],
+        "land_ha": p["land_ha"],
+        "energy_tce": p["energy_tce"],
+        "groundwater": p["groundwater"],
+    }
+    return project, {k: v for k, v in overrides.items() if v is not None}

@@ -4,37 +4,16 @@ import sys
 
 import click
 
-from zoning.cli.common import open_pack, user_errors
+from zoning.cli.common import open_pack, project_from_options, project_options, user_errors
 from zoning.errors import ProjectError
 
 __all__ = ["screen"]
 
 
-def _emissions(values):
-    out = {}
-    for item in values:
-        if "=" not in item:
-            raise ProjectError(f"--emission expects POLLUTANT=T_PER_YEAR, e.g. VOCs=12.5; got {item!r}")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
-
-
 @click.command()
 @click.argument("site", metavar="SITE")
 @click.option("--pack", "pack_dir", type=click.Path(file_okay=False), help="Zoning pack directory (default: the embedded demo pack).")
-@click.option("--project", "project_file", type=click.Path(dir_okay=False), help="Project description (YAML/JSON, contract §2).")
-@click.option("--name", help="Project name.")
-@click.option("--industry", multiple=True, metavar="CODE", help="GB/T 4754-2017 code; repeat for several.")
-@click.option("--construction", type=click.Choice(["new", "expansion", "reconstruction", "relocation"]))
-@click.option("--activity", help="Red-line permitted activity type, e.g. linear_infrastructure.")
-@click.option("--emission", "emissions", multiple=True, metavar="POLLUTANT=T", help="Annual emission in t/a, e.g. VOCs=12.5; repeat.")
-@click.option("--fuel", multiple=True, help="Fuel burned (coal, natural_gas, …); repeat. --fuel none: burns nothing.")
-@click.option("--water-m3", type=float, help="Water use, m³/a.")
-@click.option("--coal-t", type=float, help="Coal use, t/a.")
-@click.option("--land-ha", type=float, help="Land, ha.")
-@click.option("--energy-tce", type=float, help="Energy use, tce/a.")
-@click.option("--groundwater/--no-groundwater", default=None, help="Whether the project extracts groundwater.")
+@project_options
 @click.option("--crs", help="CRS of the site's coordinates (overrides the file's), e.g. EPSG:4549.")
 @click.option("--gcj02", is_flag=True, help="Coordinates are GCJ-02 (AMap, Tencent): convert to WGS84 first.")
 @click.option("--bd09", is_flag=True, help="Coordinates are BD-09 (Baidu): convert to WGS84 first.")
@@ -45,7 +24,7 @@ def _emissions(values):
 @click.option("--report", "report_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html|OUT.pdf", help="Write a printable report (HTML, or PDF by the suffix).")
 @click.option("--offline/--online", default=None, help="--offline: maps and reports inline local copies of Leaflet and need no network (no basemap). Default: $ZONING_OFFLINE, else online.")
 @user_errors
-def screen(site, pack_dir, project_file, name, industry, construction, activity, emissions, fuel, water_m3, coal_t, land_ha, energy_tce, groundwater, crs, gcj02, bd09, repair, fmt, output, map_out, report_out, offline):
+def screen(site, pack_dir, crs, gcj02, bd09, repair, fmt, output, map_out, report_out, offline, **flags):
     """Screen SITE and print the verdict: prohibited, needs information, conditional or permitted.
 
     SITE is a GeoJSON/Shapefile (.shp or zipped)/GeoPackage/KML/KMZ/界址点 TXT file, `-` for
@@ -59,7 +38,6 @@ def screen(site, pack_dir, project_file, name, industry, construction, activity,
       zoning screen parcel.txt --project project.yaml -o verdict.json
       zoning screen plant.geojson --map plant.html --report plant.pdf --offline
     """
-    from zoning.project import read_project
     from zoning.screen import screen as run
 
     if gcj02 and bd09:
@@ -68,21 +46,8 @@ def screen(site, pack_dir, project_file, name, industry, construction, activity,
         raise ProjectError("--gcj02/--bd09 describe lon/lat from web maps; they cannot be combined with --crs")
     webmap = "gcj02" if gcj02 else ("bd09" if bd09 else None)
     pack = open_pack(pack_dir)
-    project = read_project(project_file).to_dict() if project_file else None
-    overrides = {
-        "name": name,
-        "industry": list(industry) or None,
-        "construction": construction,
-        "activity": activity,
-        "emissions": _emissions(emissions) or None,
-        "fuel": ([] if list(fuel) == ["none"] else list(fuel)) if fuel else None,
-        "water_m3": water_m3,
-        "coal_t": coal_t,
-        "land_ha": land_ha,
-        "energy_tce": energy_tce,
-        "groundwater": groundwater,
-    }
-    verdict = run(pack, site, project, crs=crs, webmap=webmap, repair=repair, **{k: v for k, v in overrides.items() if v is not None})
+    project, overrides = project_from_options(flags)
+    verdict = run(pack, site, project, crs=crs, webmap=webmap, repair=repair, **overrides)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(verdict.to_json() + "\n")

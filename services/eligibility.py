@@ -29,15 +29,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import threading
 from collections import OrderedDict
+
+import shapely
 
 from services.bodies import check_values, parse_json
 from services.errors import BadRequest
 from zoning.project import parse_project
 
 __all__ = ["DEFAULT_SIMPLIFY_M", "MAX_SIMPLIFY_M", "ResponseCache", "project_from_body", "check_simplify", "eligibility_response"]
+
+log = logging.getLogger("zoning.service")
 
 #: Display simplification (m) when the request names none: below a pixel at the zoom a
 #: city-sized pack is looked at (≈ 20–40 m per pixel), and it keeps a province's answer small.
@@ -151,7 +156,17 @@ def _render(pack, project, simplify_m):
     from zoning.maps import ELIGIBILITY_COLORS
 
     elig = pack.eligibility(project)
-    fc = elig.to_geojson(simplify_m=simplify_m)
+    warnings = list(project.warnings)
+    try:
+        fc = elig.to_geojson(simplify_m=simplify_m)
+    except shapely.errors.GEOSException as e:
+        # GEOS's coverage simplification refuses some coverages; the exact polygons are
+        # still right, only larger: send them, and say so (simplified_m is then 0).
+        log.warning("eligibility %s %s: coverage simplification by %g m failed (%s); sending the exact polygons",
+                    pack.id, pack.version, simplify_m, e)
+        fc = elig.to_geojson(simplify_m=0.0)
+        warnings.append(f"the display simplification by {simplify_m:g} m failed on this map (GEOS: {e}); "
+                        "the exact polygons are sent (simplified_m 0)")
     fc.pop("crs", None)  # RFC 7946: lon/lat (EPSG:4490 here, within a metre of WGS84); said in "pack"
     out = {
         "type": "FeatureCollection",
@@ -161,7 +176,7 @@ def _render(pack, project, simplify_m):
         "colors": dict(ELIGIBILITY_COLORS),
         "clauses": dict(elig.clauses),
         "project": project.to_dict(),  # this request's (the engine's memo ignores the name)
-        "warnings": list(project.warnings),
+        "warnings": warnings,
         "features": fc.pop("features"),
     }
     try:

@@ -56,3 +56,15 @@ def test_validate_and_load_refuse_an_alias_bomb(bombed, file):
     assert "Traceback" not in res.output and "MemoryError" not in res.output
     with pytest.raises(PackError, match="aliases"):
         load_pack(pack)
+
+
+def test_project_file_alias_bomb_is_refused_with_its_line(tmp_path):
+    from click.testing import CliRunner
+
+    from zoning.cli import main
+
+    bomb = tmp_path / "project.yaml"
+    bomb.write_text('a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nindustry: "2614"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["screen", "119.95,30.55", "--project", str(bomb)])
+    assert res.exit_code == 2
+    assert "project.yaml:2" in res.stderr and "aliases are not allowed" in res.stderr

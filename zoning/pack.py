@@ -662,7 +662,9 @@ def _manifest_files(directory):
     import yaml
 
     try:
-        raw = yaml.load((directory / "pack.yaml").read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        from zoning.yamlio import NoAliasLoader
+
+        raw = yaml.load((directory / "pack.yaml").read_bytes(), Loader=NoAliasLoader)  # noqa: S506 - refuses aliases
         manifest = Manifest.model_validate(raw)
         files = ["pack.yaml"]
         for name in ("units", "red_line", "zones"):

@@ -238,7 +238,9 @@ def read_project(path):
     except (OSError, UnicodeDecodeError) as exc:
         raise ProjectError(f"cannot read project file {path}: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        from zoning.yamlio import NoAliasLoader
+
+        data = yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 - a safe loader that also refuses aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f":{mark.line + 1}" if mark else ""

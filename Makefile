@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 WEB    := .cache/web
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench bench-batch demo-pack packs clean web sysdeps serve assets
+.PHONY: install demo test bench bench-batch bench-eligibility demo-pack packs clean web sysdeps serve assets
 
 install: $(STAMP)
 
@@ -77,6 +77,10 @@ BENCH_ARGS  ?=
 
 bench-batch: install $(BENCH_PACK)/pack.yaml $(BENCH_SITES)
 	$(BIN)/python bench/batch.py --pack $(BENCH_PACK) --sites-file $(BENCH_SITES) $(BENCH_ARGS)
+
+# Eligibility maps (issue 9): demo pack and the province pack, three projects, time and peak RSS.
+bench-eligibility: install $(BENCH_PACK)/pack.yaml
+	$(BIN)/python bench/eligibility.py --pack $(BENCH_PACK) --check 200 $(BENCH_ARGS)
 
 $(BENCH_PACK)/pack.yaml: bench/make_province.py
 	$(BIN)/python bench/make_province.py $(BENCH_PACK)

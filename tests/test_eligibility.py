@@ -205,8 +205,9 @@ def test_band_across_a_gk_zone_seam(seam_pack):
 def test_cached_per_pack_and_project(grid_pack, monkeypatch):
     project = {"industry": "1713", "construction": "reconstruction", "emissions": {"COD": 1.0}, "fuel": []}
     first = eligibility(grid_pack, project)
-    assert eligibility(grid_pack, dict(project)) is first  # in memory
-    assert eligibility(grid_pack, dict(project, name="另一个名字")) is first  # the name decides nothing
+    assert eligibility(grid_pack, dict(project)).frame is first.frame  # in memory
+    named = eligibility(grid_pack, dict(project, name="另一个名字"))
+    assert named.frame is first.frame and named.project["name"] == "另一个名字"  # the name decides nothing
     # A new process would find it in the pack cache: nothing is computed again.
     eligibility_module._MEMO.clear()
     monkeypatch.setattr(eligibility_module, "_compute", lambda *a: pytest.fail("computed again"))

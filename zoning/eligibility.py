@@ -180,12 +180,14 @@ def eligibility(pack, project=None, *, cache=True, **overrides):
     proj = _as_project(None, project, overrides)
     key = _project_key(proj)
     memo_key = (pack.digest, key)
+    meta = {"id": pack.id, "version": pack.version, "digest": pack.digest}
     if cache:
         with _MEMO_LOCK:
             hit = _MEMO.get(memo_key)
             if hit is not None:
                 _MEMO.move_to_end(memo_key)
-                return hit
+                # The same polygons; this call's project (its name may differ).
+                return Eligibility(hit[0], meta, proj.to_dict(), hit[1])
     frame = _load(pack, key) if cache else None
     if frame is None:
         frame = _compute(pack, proj)
@@ -193,13 +195,12 @@ def eligibility(pack, project=None, *, cache=True, **overrides):
             _store(pack, key, frame)
     ids = {i for b in frame["blocking"] for i in b.split(";") if i and not i.startswith("quota:")}
     clauses = {c.id: c.text for c in pack.clauses if c.id in ids}
-    result = Eligibility(frame, {"id": pack.id, "version": pack.version, "digest": pack.digest}, proj.to_dict(), clauses)
     if cache:
         with _MEMO_LOCK:
-            _MEMO[memo_key] = result
+            _MEMO[memo_key] = (frame, clauses)
             while len(_MEMO) > _MEMO_SIZE:
                 _MEMO.popitem(last=False)
-    return result
+    return Eligibility(frame, meta, proj.to_dict(), clauses)
 
 
 _MEMO = OrderedDict()

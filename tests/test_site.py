@@ -420,7 +420,7 @@ def test_dxf_needs_crs(tmp_path):
     assert site.geometry.equals_exact(SQUARE, 1e-8)
     assert site.project is None
     assert site.warnings == (
-        "boundary.dxf: 1 DXF entity other than polygons (text, blocks, open lines) ignored",
+        "boundary.dxf: 1 DXF entity other than polygons (text, blocks, open lines) on layer '0' ignored",
     )
 
 

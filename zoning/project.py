@@ -18,7 +18,7 @@ from zoning.errors import ProjectError
 from zoning.industry import industries
 from zoning.schema import nearest
 
-__all__ = ["Project", "parse_project", "read_project", "PROJECT_KEYS"]
+__all__ = ["Project", "parse_project", "read_project", "PROJECT_KEYS", "untruncated_key", "DBF_NAME_LENGTH"]
 
 PROJECT_KEYS = (
     "name", "industry", "construction", "activity", "emissions", "fuel",
@@ -119,6 +119,29 @@ class Project:
                 value = list(value)
             out[key] = value
         return out
+
+
+#: dBASE field names hold at most 10 characters: shapefile writers cut longer ones.
+DBF_NAME_LENGTH = 10
+
+
+def untruncated_key(name):
+    """The contract §2 key a field name cut to 10 characters
+    by a shapefile stands for, or None when it is not such a cut.
+
+    Examples
+    --------
+    >>> untruncated_key("constructi"), untruncated_key("groundwate"), untruncated_key("emissions_")
+    ('construction', 'groundwater', None)
+    >>> untruncated_key("emissions."), untruncated_key("industry")  # the pollutant is cut off: lost
+    (None, None)
+    """
+    name = str(name)
+    if len(name) != DBF_NAME_LENGTH or name in PROJECT_KEYS:
+        return None
+    low = name.lower()
+    keys = [k for k in PROJECT_KEYS if len(k) > DBF_NAME_LENGTH and k.startswith(low)]
+    return keys[0] if len(keys) == 1 else None
 
 
 def parse_project(data=None, **overrides):

@@ -617,8 +617,12 @@ def _plain(value):
     return value
 
 
-def _project_from_attributes(attrs, *, kml=False):
+from zoning.project import DBF_NAME_LENGTH, untruncated_key  # noqa: E402
+
+
+def _project_from_attributes(attrs, *, kml=False, warnings=None):
     project = {}
+    cut = []
     for key, value in attrs.items():
         low = str(key).lower()
         if low in _BOOKKEEPING_FIELDS:
@@ -630,7 +634,21 @@ def _project_from_attributes(attrs, *, kml=False):
         value = _plain(value)
         if value is None or value == "":
             continue
+        full = untruncated_key(key)
+        if full is not None:
+            cut.append(f"{key} → {full}")
+            key = full
+        elif len(str(key)) == DBF_NAME_LENGTH and low.startswith("emission"):
+            if warnings is not None:
+                warnings.append(
+                    f"字段 {key!r} 被截断，无法判断污染物，未采用 field {key!r} is an emissions column cut to "
+                    f"{DBF_NAME_LENGTH} characters by the shapefile format and which pollutant it held is lost: "
+                    "not used; give emissions with --emission P=T or --project FILE (GeoPackage/GeoJSON keep long names)"
+                )
+            continue
         project[str(key)] = value
+    if cut and warnings is not None:
+        warnings.append(f"Shapefile 字段名截断为 {DBF_NAME_LENGTH} 个字符，已按项目参数读取 shapefile field names cut to {DBF_NAME_LENGTH} characters read as project keys: {', '.join(cut)}")
     return project or None
 
 
@@ -672,7 +690,7 @@ def _read_file(path, layer, *, display, user_crs, opts=_Options()):
     if suffix in {".kml", ".kmz"}:
         return _read_kml(path, display, fmt)
     if suffix == ".dxf":
-        return _read_dxf(path, display)
+        return _read_dxf(path, layer, display)
     if suffix == ".shp":
         return _read_shapefile(path, layer, display, opts.encoding)
     return _read_ogr(path, layer, display, fmt)
@@ -736,7 +754,7 @@ def _read_ogr(path, layer, display, fmt, *, all_layers=False, kml=False, gdal_pa
     if len(geoms) == 1:
         frame = next(f for f in frames if len(f))
         attrs = frame.drop(columns=frame.geometry.name).iloc[0].to_dict()
-        project = _project_from_attributes(attrs, kml=kml)
+        project = _project_from_attributes(attrs, kml=kml, warnings=warnings)
     where = f"{fmt} layer {chosen[0]!r}" if fmt == "GeoPackage" else fmt
     return _Raw(
         geoms,
@@ -922,32 +940,81 @@ def _read_kml(path, display, fmt):
     return raw
 
 
-def _read_dxf(path, display):
-    raw = _read_ogr(path, None, display, "DXF", all_layers=True)
-    raw.project = None  # DXF attributes are CAD bookkeeping (layer, handle, linetype)
-    parts = []
-    for g in raw.geoms:
-        if g is None:
-            continue
-        for part in _flatten(g):
-            # A closed polyline is how CAD draws a parcel boundary.
-            if part.geom_type == "LineString" and part.is_closed and len(part.coords) >= 4:
-                part = shapely.Polygon(part.coords)
-            parts.append(part)
+def _dxf_closed(geom):
+    """A DXF entity's parts, closed polylines as polygons (how CAD draws a parcel)."""
+    out = []
+    for part in _flatten(geom):
+        if part.geom_type == "LineString" and part.is_closed and len(part.coords) >= 4:
+            part = shapely.Polygon(part.coords)
+        out.append(part)
+    return out
+
+
+def _read_dxf(path, layer, display):
+    """A DXF's site: the polygons (closed polylines) of one CAD layer.
+
+    ``layer`` (``FILE.dxf::LAYER`` or ``--layer``) names the CAD layer. Without it the one
+    layer holding polygons is taken; when several do (a title-block frame, a road outline…)
+    the file is refused with the layers named: the site must not silently grow.
+    """
+    try:
+        frame = pyogrio.read_dataframe(str(path), columns=["Layer"])
+    except Exception as e:  # pyogrio/GDAL errors: wrap, never a traceback
+        raise _gdal_error(e, path, display) from None
+    warnings = []
+    names = frame["Layer"].astype(str).to_numpy() if "Layer" in frame.columns else np.full(len(frame), "0")
+    parts = {}
+    for name, g in zip(names, frame.geometry):
+        if isinstance(g, shapely.Geometry):
+            parts.setdefault(name, []).extend(_dxf_closed(g))
+    found = sorted(parts)
+    if layer is not None:
+        if layer not in parts:
+            raise SiteError(f"{display} has no CAD layer {layer!r}; its layers are {', '.join(map(repr, found)) or '(none)'}")
+        chosen = layer
+    else:
+        with_polygons = [n for n in found if any(_KINDS[p.geom_type] == "polygon" for p in parts[n])]
+        if len(with_polygons) > 1:
+            def describe(n):
+                polys = [p for p in parts[n] if _KINDS[p.geom_type] == "polygon"]
+                return f"{n!r} ({_count(len(polys), 'closed shape')})"
+            raise SiteError(
+                f"{display} has closed shapes on {len(with_polygons)} CAD layers: {', '.join(describe(n) for n in with_polygons)}; "
+                f"say which one is the site with {display}::LAYER (or --layer LAYER) — a title-block frame or another "
+                "outline on another layer would otherwise be screened as part of the site"
+            )
+        chosen = with_polygons[0] if with_polygons else (found[0] if len(found) == 1 else None)
+        if chosen is None:
+            if not found:
+                raise SiteError(f"{display} has no drawn entities; expected closed polylines of the site's boundary")
+            raise SiteError(f"{display} has no closed shapes and lines on {len(found)} CAD layers ({', '.join(map(repr, found))}); say which with {display}::LAYER")
+        if len(found) > 1:
+            warnings.append(f"{display}: CAD layer {chosen!r} read (its closed shapes); layers {', '.join(repr(n) for n in found if n != chosen)} left out")
+    mine = parts[chosen]
     by_kind = {}
-    for part in parts:
+    for part in mine:
         by_kind.setdefault(_KINDS[part.geom_type], []).append(part)
+    geoms = []
     for kind in ("polygon", "line", "point"):
         if kind in by_kind:
-            dropped = len(parts) - len(by_kind[kind])
+            dropped = len(mine) - len(by_kind[kind])
             if dropped:
-                raw.warnings.append(
+                warnings.append(
                     f"{display}: {_count(dropped, 'DXF entity', 'DXF entities')} other than "
-                    f"{kind}s (text, blocks, open lines) ignored"
+                    f"{kind}s (text, blocks, open lines) on layer {chosen!r} ignored"
                 )
-            raw.geoms = by_kind[kind]
+            geoms = by_kind[kind]
             break
-    return raw
+    return _Raw(
+        geoms,
+        None,
+        what=display,
+        source=f"{display} (DXF layer {chosen!r}, {_count(len(geoms), 'feature')})",
+        crs_note=f"{display}'s CRS",
+        crs_declared=False,
+        project=None,
+        warnings=warnings,
+    )
 
 
 # ------------------------------------------------------------------ 界址点 TXT

@@ -17,6 +17,8 @@ __all__ = ["screen"]
 @click.option("--crs", help="CRS of the site's coordinates (overrides the file's), e.g. EPSG:4549.")
 @click.option("--gcj02", is_flag=True, help="Coordinates are GCJ-02 (AMap, Tencent): convert to WGS84 first.")
 @click.option("--bd09", is_flag=True, help="Coordinates are BD-09 (Baidu): convert to WGS84 first.")
+@click.option("--layer", help="Layer of a GeoPackage, KML folder or DXF drawing (CAD layer) to read; same as SITE::LAYER.")
+@click.option("--encoding", help="Text encoding of a shapefile's attributes (e.g. GBK, UTF-8); default: its .cpg, else detected.")
 @click.option("--repair", is_flag=True, help="Repair an invalid site polygon (with a warning) instead of refusing it.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), help="Output format (default: text on a terminal, JSON otherwise).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the verdict JSON to this file as well.")
@@ -24,11 +26,12 @@ __all__ = ["screen"]
 @click.option("--report", "report_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html|OUT.pdf", help="Write a printable report (HTML, or PDF by the suffix).")
 @click.option("--offline/--online", default=None, help="--offline: maps and reports inline local copies of Leaflet and need no network (no basemap). Default: $ZONING_OFFLINE, else online.")
 @user_errors
-def screen(site, pack_dir, crs, gcj02, bd09, repair, fmt, output, map_out, report_out, offline, **flags):
+def screen(site, pack_dir, crs, gcj02, bd09, layer, encoding, repair, fmt, output, map_out, report_out, offline, **flags):
     """Screen SITE and print the verdict: prohibited, needs information, conditional or permitted.
 
-    SITE is a GeoJSON/Shapefile (.shp or zipped)/GeoPackage/KML/KMZ/界址点 TXT file, `-` for
-    GeoJSON on stdin, or `lon,lat`. A GeoJSON Feature's properties are the project unless
+    SITE is a GeoJSON/Shapefile (.shp or zipped)/GeoPackage/KML/KMZ/FlatGeobuf/DXF/界址点 TXT
+    file, a CSV/XLSX table of boundary points, `-` for GeoJSON on stdin, or `lon,lat`;
+    FILE::LAYER (or --layer) picks a layer, a KML folder or a DXF drawing's CAD layer. A GeoJSON Feature's properties are the project unless
     --project or the flags say otherwise (flags win). Exit 0 with any verdict, 2 for bad input.
 
     \b
@@ -47,6 +50,19 @@ def screen(site, pack_dir, crs, gcj02, bd09, repair, fmt, output, map_out, repor
     webmap = "gcj02" if gcj02 else ("bd09" if bd09 else None)
     pack = open_pack(pack_dir)
     project, overrides = project_from_options(flags)
+    if layer:
+        site = f"{site}::{layer}"
+    if encoding:
+        import codecs
+
+        from zoning.site import read_site
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ProjectError(f"--encoding {encoding!r} is not a text encoding Python knows; expected e.g. GBK, GB18030 or UTF-8") from None
+
+        site = read_site(site, crs=crs, webmap=webmap, repair=repair, encoding=encoding, region=tuple(pack.units.total_bounds))
     verdict = run(pack, site, project, crs=crs, webmap=webmap, repair=repair, **overrides)
     if output:
         with open(output, "w", encoding="utf-8") as fh:

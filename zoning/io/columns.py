@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from zoning.project import PROJECT_KEYS
+from zoning.project import PROJECT_KEYS, untruncated_key
 
 __all__ = ["RESULT_COLUMNS", "RESULT_TYPES", "project_columns", "project_frame", "plain_value"]
 
@@ -36,8 +36,14 @@ def project_columns(names):
 
     >>> project_columns(["name", "industry", "emissions.VOCs", "emissions.", "note"])
     ['name', 'industry', 'emissions.VOCs']
+
+    Other keys cut to 10 characters by a Shapefile are recognised (:func:`project_frame`
+    names them in full): ``constructi``, ``groundwate``.
+
+    >>> project_columns(["constructi", "groundwate", "energy_tce"])
+    ['constructi', 'groundwate', 'energy_tce']
     """
-    return [n for n in names if n in PROJECT_KEYS or (str(n).startswith("emissions.") and len(str(n)) > len("emissions."))]
+    return [n for n in names if n in PROJECT_KEYS or (str(n).startswith("emissions.") and len(str(n)) > len("emissions.")) or untruncated_key(n)]
 
 
 def plain_value(value):
@@ -108,12 +114,13 @@ def project_frame(frame):
     cols = project_columns(frame.columns)
     out = {}
     for col in cols:
-        fix = _FIX.get(col)
+        key = untruncated_key(col) or col
+        fix = _FIX.get(key)
         values = []
         for v in frame[col].tolist():
             v = plain_value(v)
             if v is not None and fix is not None:
                 v = fix(v)
             values.append(v)
-        out[col] = pd.Series(values, index=frame.index, dtype=object)
+        out[key] = pd.Series(values, index=frame.index, dtype=object)
     return pd.DataFrame(out, index=frame.index)

@@ -323,7 +323,7 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
         out["workers"] = pool.stats()
         return JSONText(out, status_code=200 if out["status"] == "ok" else 503)
 
-    @app.get("/v1/packs", tags=["data"], summary="The zoning packs this server screens against")
+    @app.get("/v1/packs", tags=["data"], summary="The zoning packs this server screens against, each version served (`pack=ID@VERSION`)")
     def packs():
         return JSONText(service.list_packs())
 
@@ -332,7 +332,7 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
         return JSONText(service.pack_units(pack_id))
 
     @app.get("/v1/units/{unit_code}", tags=["data"], summary="One environmental control unit with its clauses", responses=_ERRORS)
-    def unit(unit_code: str, pack: Optional[str] = Query(None, description="pack id (default: search every pack)")):
+    def unit(unit_code: str, pack: Optional[str] = Query(None, description="pack id, or ID@VERSION for one version (default: search the newest version of every pack)")):
         return JSONText(service.unit(unit_code, pack))
 
     @app.get("/v1/industries", tags=["data"], summary="The GB/T 4754-2017 industry table")
@@ -348,7 +348,7 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
               responses=_ERRORS, openapi_extra=_FEATURE_BODY)
     async def screen(
         request: Request,
-        pack: Optional[str] = Query(None, description="pack id (default: the server's first pack)"),
+        pack: Optional[str] = Query(None, description="pack id (its newest version) or ID@VERSION (default: the server's first pack)"),
         crs: Optional[str] = Query(None, description="CRS of the coordinates, e.g. EPSG:4549 (default WGS84)"),
         gcj02: bool = Query(False, description="coordinates are GCJ-02 (AMap, Tencent)"),
         bd09: bool = Query(False, description="coordinates are BD-09 (Baidu)"),
@@ -375,7 +375,7 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
         land_ha: Optional[str] = Form(None),
         energy_tce: Optional[str] = Form(None),
         groundwater: Optional[str] = Form(None),
-        pack: Optional[str] = Query(None),
+        pack: Optional[str] = Query(None, description="pack id (its newest version) or ID@VERSION (default: the server's first pack)"),
         crs: Optional[str] = Query(None, description="CRS of the file's coordinates (overrides the file's; needed when it has none)"),
         gcj02: bool = Query(False),
         bd09: bool = Query(False),
@@ -413,7 +413,7 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
     )
     async def eligibility(
         request: Request,
-        pack: Optional[str] = Query(None, description="pack id (default: the server's first pack)"),
+        pack: Optional[str] = Query(None, description="pack id (its newest version) or ID@VERSION (default: the server's first pack)"),
         simplify_m: float = Query(DEFAULT_SIMPLIFY_M, ge=0, le=MAX_SIMPLIFY_M, allow_inf_nan=False,
                                   description="display simplification in metres (0: the exact polygons)"),
     ):

@@ -38,7 +38,7 @@ from services.uploads import check_upload, check_vertices, suffix_of
 from zoning import vocab
 from zoning.errors import PackError, SiteError, ZoningError
 
-__all__ = ["Service", "load_packs", "project_from_fields"]
+__all__ = ["Service", "load_packs", "pack_ref", "newest_first", "project_from_fields"]
 
 log = logging.getLogger("zoning.service")
 
@@ -49,8 +49,9 @@ _PROJECT_FIELDS = ("name", "industry", "construction", "activity", "emissions", 
 def load_packs(paths=(), packs_dir=None):
     """Load packs by directory (and every sub-directory of ``packs_dir`` with a pack.yaml).
 
-    With neither, the embedded demo pack. Returns ``{pack_id: Pack}`` in load order; the
-    first is the default. Two packs with one id are refused.
+    With neither, the embedded demo pack. Returns ``{"ID@VERSION": Pack}`` in load order;
+    the first pack's id is the default. Several versions of one pack id load side by side;
+    two packs with one id *and* one version are refused.
     """
     dirs = [Path(p) for p in paths]
     if packs_dir:
@@ -64,10 +65,26 @@ def load_packs(paths=(), packs_dir=None):
     loaded = [zoning.load_pack(d) for d in dirs] if dirs else [zoning.load_pack()]
     packs = {}
     for pack in loaded:
-        if pack.id in packs:
-            raise PackError(f"two packs have the id {pack.id!r} ({packs[pack.id].path} and {pack.path}); ids must be unique")
-        packs[pack.id] = pack
+        ref = pack_ref(pack)
+        if ref in packs:
+            raise PackError(f"two packs have the id {pack.id!r} and version {pack.version!r} ({packs[ref].path} and {pack.path}); "
+                            "give each version of a pack its own version string")
+        packs[ref] = pack
     return packs
+
+
+def pack_ref(pack):
+    """``"ID@VERSION"``: how a query names one version of a pack."""
+    return f"{pack.id}@{pack.version}"
+
+
+def _natural(text):
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text)) if t]
+
+
+def newest_first(packs):
+    """The versions of one pack id, newest first: by ``effective`` date, then version string (2.10 after 2.9)."""
+    return sorted(packs, key=lambda p: (p.effective, _natural(p.version)), reverse=True)
 
 
 def _warm(pack):
@@ -151,8 +168,10 @@ class Service:
 
     Parameters
     ----------
-    packs : dict
-        ``{pack_id: Pack}``; the first is the default.
+    packs : dict or iterable
+        Packs (a mapping's keys are ignored: packs are named by their own id and version);
+        the first one's id is the default. Several versions of one id are served side by
+        side; a plain id means its newest version (:func:`newest_first`).
     store : services.store.Store or None
         None in a worker process, which computes verdicts and leaves recording to the server.
     limits : services.config.Limits, optional
@@ -161,17 +180,26 @@ class Service:
     """
 
     def __init__(self, packs, store, limits=None, *, warm=True):
-        if not packs:
+        loaded = list(packs.values()) if isinstance(packs, dict) else list(packs)
+        if not loaded:
             raise PackError("the service needs at least one pack")
-        self.packs = dict(packs)
-        self.default_pack = next(iter(self.packs))
+        grouped = {}
+        for p in loaded:
+            grouped.setdefault(p.id, []).append(p)
+        #: ``{pack_id: [Pack, …]}``, newest version first.
+        self.versions = {pid: newest_first(ps) for pid, ps in grouped.items()}
+        #: ``{pack_id: Pack}``: the newest version of each id (what a plain ``pack=ID`` means).
+        self.packs = {pid: ps[0] for pid, ps in self.versions.items()}
+        #: ``{"ID@VERSION": Pack}``: every version served.
+        self.by_ref = {pack_ref(p): p for ps in self.versions.values() for p in ps}
+        self.default_pack = loaded[0].id
         self.store = store
         self.limits = limits or Limits()
         self._cache_lock = threading.Lock()
         self._units_geojson = {}
         self._eligibility = ResponseCache()
         if warm:
-            for pack in self.packs.values():
+            for pack in self.by_ref.values():
                 _warm(pack)
 
     @classmethod
@@ -185,13 +213,31 @@ class Service:
     # ---------------------------------------------------------------- browsing
 
     def pack(self, pack_id=None):
-        """The pack with this id (the default pack when None)."""
+        """The pack named ``ID`` (its newest version) or ``ID@VERSION``; the default pack when None.
+
+        Raises :class:`~services.errors.NotFound` naming the packs, or the versions of that
+        pack, this server has.
+        """
         if pack_id in (None, ""):
             return self.packs[self.default_pack]
-        try:
-            return self.packs[pack_id]
-        except KeyError:
-            raise NotFound(f"no pack {pack_id!r}; this server has {', '.join(self.packs)}", code="pack_not_found") from None
+        pid, at, version = str(pack_id).partition("@")
+        if pid not in self.versions:
+            raise NotFound(f"no pack {pid!r}; this server has {', '.join(self.packs)}", code="pack_not_found")
+        if not at:
+            return self.packs[pid]
+        for p in self.versions[pid]:
+            if p.version == version:
+                return p
+        have = ", ".join(repr(p.version) for p in self.versions[pid])
+        raise NotFound(f"pack {pid!r} has no version {version!r}; this server has {pid} version{'s' if len(self.versions[pid]) > 1 else ''} {have} "
+                       f"(ask for pack={pid}@VERSION, or pack={pid} for the newest)", code="pack_version_not_found")
+
+    def served(self, pack_id, version, digest=None):
+        """The served pack of this id and version (and digest, when given), or None."""
+        for p in self.versions.get(pack_id, ()):
+            if p.version == version and (digest is None or p.digest == digest):
+                return p
+        return None
 
     def health(self):
         """Liveness and readiness: ``status`` ok, or degraded with the store's problem."""
@@ -207,27 +253,37 @@ class Service:
         return out
 
     def list_packs(self):
+        """Every pack version served (newest version of each id first) and, under ``versions``,
+        each pack id with its versions, digests and effective dates."""
         out = []
-        for pid, p in self.packs.items():
-            minx, miny, maxx, maxy = (float(v) for v in p.units.total_bounds)
-            out.append(
-                {
-                    "id": pid,
-                    "name": p.name,
-                    "version": p.version,
-                    "effective": p.effective.isoformat(),
-                    "region": p.region,
-                    "digest": p.digest,
-                    "default": pid == self.default_pack,
-                    "units": len(p.units),
-                    "red_lines": len(p.red_line),
-                    "zones": len(p.zones),
-                    "clauses": len(p.clauses),
-                    "rasters": sorted(p.rasters),
-                    "bbox": [minx, miny, maxx, maxy],
-                }
-            )
-        return {"packs": out, "default": self.default_pack}
+        versions = {}
+        for pid, ps in self.versions.items():
+            versions[pid] = []
+            for p in ps:
+                minx, miny, maxx, maxy = (float(v) for v in p.units.total_bounds)
+                latest = p is ps[0]
+                out.append(
+                    {
+                        "id": pid,
+                        "ref": pack_ref(p),
+                        "name": p.name,
+                        "version": p.version,
+                        "effective": p.effective.isoformat(),
+                        "region": p.region,
+                        "digest": p.digest,
+                        "default": pid == self.default_pack and latest,
+                        "latest": latest,
+                        "units": len(p.units),
+                        "red_lines": len(p.red_line),
+                        "zones": len(p.zones),
+                        "clauses": len(p.clauses),
+                        "rasters": sorted(p.rasters),
+                        "bbox": [minx, miny, maxx, maxy],
+                    }
+                )
+                versions[pid].append({"version": p.version, "ref": pack_ref(p), "digest": p.digest,
+                                      "effective": p.effective.isoformat(), "latest": latest})
+        return {"packs": out, "default": self.default_pack, "versions": versions}
 
     def unit(self, unit_code, pack_id=None):
         """One environmental control unit as a GeoJSON Feature, with the clauses that live in it."""
@@ -248,11 +304,12 @@ class Service:
         """The pack's units as a light GeoJSON FeatureCollection (simplified ~10 m), for the page's map."""
         p = self.pack(pack_id)
         with self._cache_lock:
-            if p.id not in self._units_geojson:
+            key = (p.id, p.version, p.digest)
+            if key not in self._units_geojson:
                 frame = p.units[["unit_code", "unit_name", "category", "geometry"]].copy()
                 frame["geometry"] = frame.geometry.simplify(0.0001, preserve_topology=True)
-                self._units_geojson[p.id] = json.loads(frame.to_json(drop_id=True))
-            return copy.deepcopy(self._units_geojson[p.id])
+                self._units_geojson[key] = json.loads(frame.to_json(drop_id=True))
+            return copy.deepcopy(self._units_geojson[key])
 
     def industries(self):
         """The GB/T 4754-2017 table: ``[{code, name, level, parent}]`` in code order."""
@@ -406,9 +463,11 @@ class Service:
     def screening_map(self, screening_id, *, offline=False):
         """The folium map (HTML text) of a stored screening."""
         record = self.screening(screening_id)
-        pack = self.packs.get(record["pack"]["id"])
-        if pack is not None and pack.digest != record["pack"]["digest"]:
-            pack = None  # another data version: draw the site only
+        ref = record["pack"]
+        # the version the record was screened on, when this server still serves it (same data);
+        # else another version with the same digest; else draw the site and what it touched only
+        pack = self.served(ref["id"], ref["version"], ref["digest"]) or next(
+            (p for p in self.versions.get(ref["id"], ()) if p.digest == ref["digest"]), None)
         return screening_map_html(record, pack, offline=offline)
 
 

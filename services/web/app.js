@@ -56,7 +56,7 @@
   async function loadPacks() {
     const out = await getJSON("/v1/packs");
     state.packs = out.packs;
-    $("pack").innerHTML = out.packs.map((p) => `<option value="${esc(p.id)}">${esc(p.name)} · ${esc(p.version)}</option>`).join("");
+    $("pack").innerHTML = out.packs.map((p) => `<option value="${esc(p.latest === false ? p.ref : p.id)}">${esc(p.name)} · ${esc(p.version)}${p.latest === false ? " (旧版 older)" : ""}</option>`).join("");
     $("pack").value = out.default;
     $("pack").addEventListener("change", () => { clearEligibility(); showPackUnits($("pack").value).catch(() => {}); });
     showPackUnits(out.default).catch(() => {});

@@ -128,3 +128,27 @@ def test_encoding_flag_reads_a_gbk_shapefile_without_cpg(tmp_path):
     assert json.loads(res.stdout)["project"]["name"] == "德清涂料项目"
     res = CliRunner().invoke(main, ["screen", str(path), "--format", "json"])  # detected without the flag
     assert json.loads(res.stdout)["project"]["name"] == "德清涂料项目"
+
+
+@pytest.mark.parametrize("zh, en", [("新建", "new"), ("扩建", "expansion"), ("改建", "reconstruction"), ("迁建", "relocation"), ("新建项目", "new")])
+def test_construction_in_chinese(zh, en):
+    from zoning import parse_project
+
+    assert parse_project({"construction": zh}).construction == en
+
+
+def test_construction_flag_in_chinese():
+    import json
+
+    res = CliRunner().invoke(main, ["screen", "119.95,30.55", "--industry", "2614", "--construction", "迁建", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["project"]["construction"] == "relocation"
+
+
+@pytest.mark.parametrize("typed, code", [("化工", "26"), ("医药", "27"), ("涂料制造", "2641"), ("电镀", "3360")])
+def test_industry_typed_as_a_name_suggests_its_code(typed, code):
+    from zoning import parse_project
+    from zoning.errors import ProjectError
+
+    with pytest.raises(ProjectError, match=rf"industry code '{typed}' is a name, not a GB/T 4754-2017 code; did you mean {code} \("):
+        parse_project({"industry": typed})

@@ -133,6 +133,26 @@ class IndustryTable:
             out.extend(m[2] for m in matches if m[2] not in out)
         return out[:limit]
 
+    def by_name(self, text, limit=3):
+        """Codes whose name matches ``text`` (Chinese, as people type it), most general first:
+        the usual short names (化工, 医药, 印染 …), names containing the text, then similar names.
+
+        Examples
+        --------
+        >>> industries().by_name("化工")[0]
+        '26'
+        >>> industries().by_name("有机化学原料")[0]
+        '2614'
+        """
+        text = str(text).strip()
+        out = [c for c in _COMMON_NAMES.get(text, ()) if c in self._rows]
+        contains = sorted((r.code for r in self._rows.values() if text and text in r.name), key=lambda c: (len(c), c))
+        out += [c for c in contains if c not in out]
+        if len(out) < limit:
+            names = {r.code: r.name for r in self._rows.values()}
+            out += [m[2] for m in _fuzz.extract(text, names, limit=limit) if m[2] not in out]
+        return out[:limit]
+
     def describe(self, code):
         """Return ``'2614 有机化学原料制造'`` for a known code."""
         code = normalize_code(code)
@@ -153,9 +173,24 @@ class IndustryTable:
         norm = normalize_code(code)
         if norm in self._rows:
             return norm
+        if any(ord(ch) > 127 for ch in norm):
+            found = self.by_name(norm, limit=3)
+            tip = f"; did you mean {self.describe(found[0])}?" if found else ""
+            more = f" (also {', '.join(self.describe(c) for c in found[1:])})" if len(found) > 1 else ""
+            raise ProjectError(f"{what} {str(code)!r} is a name, not a GB/T 4754-2017 code{tip}{more}")
         hint = self.suggest(norm)
         tip = f"; did you mean {self.describe(hint[0])}?" if hint else ""
         raise ProjectError(f"{what} {str(code)!r} is not in GB/T 4754-2017{tip}")
+
+
+#: Short names reviewers and enterprises type for an industry, with their GB/T 4754-2017 codes.
+_COMMON_NAMES = {
+    "化工": ("26",), "化学": ("26",), "石化": ("25", "2614"), "炼油": ("2511",), "医药": ("27",), "制药": ("27",),
+    "原料药": ("2710",), "印染": ("171", "1713"), "纺织": ("17",), "制革": ("1910",), "皮革": ("19",),
+    "造纸": ("22",), "制浆": ("2211",), "水泥": ("3011",), "玻璃": ("304",), "钢铁": ("31",), "冶炼": ("31", "32"),
+    "有色": ("32",), "电镀": ("3360",), "电池": ("384",), "铅蓄电池": ("3843",), "火电": ("4411",), "发电": ("441",),
+    "涂料": ("2641",), "农药": ("263",), "化肥": ("262",), "食品": ("14",), "物流": ("G",), "仓储": ("59",),
+}
 
 
 @cache

@@ -59,6 +59,10 @@ def _listify(value):
     return [value]
 
 
+#: Construction types as Chinese forms write them (新建 …) → contract §2 values.
+_CONSTRUCTION_ZH = {zh: en for en, zh in vocab.CONSTRUCTION.items()} | {"改扩建": "expansion", "技改": "reconstruction", "技术改造": "reconstruction", "搬迁": "relocation"}
+
+
 def _choice(key, value, choices):
     if value in choices:
         return value
@@ -204,7 +208,9 @@ def parse_project(data=None, **overrides):
         if codes:
             out["industry"] = tuple(dict.fromkeys(codes))
     if "construction" in kw:
-        out["construction"] = _choice("construction", str(kw["construction"]).strip(), list(vocab.CONSTRUCTION))
+        text = str(kw["construction"]).strip()
+        text = _CONSTRUCTION_ZH.get(text.removesuffix("项目"), text)
+        out["construction"] = _choice("construction", text, list(vocab.CONSTRUCTION))
     if "activity" in kw:
         act = kw["activity"]
         if isinstance(act, (list, tuple)):

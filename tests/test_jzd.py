@@ -125,7 +125,7 @@ def test_crossing_rings_are_refused_naming_parcel_and_rings():
     with pytest.raises(SiteError, match=(
         r"^jzd_crossing_rings_utf8_crlf\.txt: ring 1 \(line 14\) and ring 2 \(line 19\) of parcel DK09 "
         r"cross near X=3380050\.000, Y=40495100\.000; the rings of a parcel may lie apart or one inside "
-        r"another \(holes, islands in holes\) but must not cross — fix the boundary or pass repair=True$"
+        r"another \(holes, islands in holes\) but must not cross — fix the boundary, or read it repaired with --repair \(repair=True in Python\)$"
     )):
         read_site(DATA / "jzd_crossing_rings_utf8_crlf.txt")
 
@@ -140,7 +140,7 @@ def test_crossing_rings_with_repair_are_read_even_odd():
 def test_self_intersecting_ring_is_refused(tmp_path):
     bowtie = shapely.Polygon([(E0, N0), (E0 + 100, N0 + 100), (E0 + 100, N0), (E0, N0 + 100), (E0, N0)])
     text = _jzd(("{n},,DK07,蝴蝶,面,,,,@", [(1, bowtie)]))
-    with pytest.raises(SiteError, match=r"^jzd\.txt line 7: ring 1 of parcel DK07 is not a simple ring: self-intersection at X=3380050\.000, Y=40495050\.000; fix the boundary or pass repair=True$"):
+    with pytest.raises(SiteError, match=r"^jzd\.txt line 7: ring 1 of parcel DK07 is not a simple ring: self-intersection at X=3380050\.000, Y=40495050\.000; fix the boundary, or read it repaired with --repair \(repair=True in Python\)$"):
         read_site(_file(tmp_path, text))
 
 

@@ -681,7 +681,7 @@ BOWTIE = Polygon([(120.05, 30.85), (120.06, 30.86), (120.06, 30.85), (120.05, 30
 
 
 def test_invalid_polygon_names_the_place():
-    with pytest.raises(SiteError, match=r"^site polygon is invalid: self-intersection at 120\.055, 30\.855 \(lon, lat\); fix the boundary or pass repair=True$"):
+    with pytest.raises(SiteError, match=r"^site polygon is invalid: self-intersection at 120\.055, 30\.855 \(lon, lat\); fix the boundary, or read it repaired with --repair \(repair=True in Python\)$"):
         read_site(BOWTIE)
 
 
@@ -710,7 +710,7 @@ def test_repair():
 
 def test_repair_that_leaves_nothing():
     flat = Polygon([(120.05, 30.85), (120.06, 30.85), (120.07, 30.85)])
-    with pytest.raises(SiteError, match=r"^site polygon is invalid: .*; fix the boundary or pass repair=True$"):
+    with pytest.raises(SiteError, match=r"^site polygon is invalid: .*; fix the boundary, or read it repaired with --repair \(repair=True in Python\)$"):
         read_site(flat)
     with pytest.raises(SiteError, match=r"repairing it left no polygon$"):
         read_site(flat, repair=True)

@@ -518,7 +518,7 @@ def polygon_from_rings(rings, owner, display, fmt_xy, repair=False):
             reason, loc = _reason(poly, fmt_xy)
             message = f"{display} {where}: {label} of {owner} is not a simple ring: {reason}{loc}"
             if not repair:
-                raise SiteError(message + "; fix the boundary or pass repair=True")
+                raise SiteError(message + "; fix the boundary, or read it repaired with --repair (repair=True in Python)")
             fixed = _polygonal(shapely.make_valid(poly))
             if fixed is None:
                 raise SiteError(message + "; repairing it left no polygon")
@@ -554,7 +554,7 @@ def polygon_from_rings(rings, owner, display, fmt_xy, repair=False):
                 if not repair:
                     raise SiteError(
                         message + "; the rings of a parcel may lie apart or one inside another "
-                        "(holes, islands in holes) but must not cross — fix the boundary or pass repair=True"
+                        "(holes, islands in holes) but must not cross — fix the boundary, or read it repaired with --repair (repair=True in Python)"
                     )
                 warnings.append(message + "; read by the even-odd rule (repair) — check the result")
                 crossing = True

@@ -1266,7 +1266,7 @@ def _finish(raw, *, crs, webmap, repair):
         where = f" (feature {present.index(i) + 1} of {len(present)})" if numbered else ""
         message = _invalid_message(geom, kind, where)
         if not repair:
-            raise SiteError(f"{message}; fix the boundary or pass repair=True")
+            raise SiteError(f"{message}; fix the boundary, or read it repaired with --repair (repair=True in Python)")
         repaired = _keep_kind(shapely.make_valid(geom), kind)
         if repaired is None or repaired.is_empty:
             raise SiteError(f"{message}; repairing it left no {kind}")

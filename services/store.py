@@ -53,7 +53,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone
     fcntl = None
 
-__all__ = ["Store", "new_id", "record_hash", "content_digest", "prepare", "canonical_json", "GENESIS"]
+__all__ = ["Store", "RecordReader", "db_url_from", "new_id", "record_hash", "content_digest", "prepare", "canonical_json", "GENESIS"]
 
 log = logging.getLogger("zoning.service")
 
@@ -612,3 +612,95 @@ class Store:
 def _first_line(exc):
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def db_url_from(text):
+    """A SQLAlchemy URL from what a user typed: a URL as it is, a plain path as a SQLite file."""
+    text = str(text).strip()
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+class RecordReader:
+    """Read-only access to the screening records (for ``zoning rescreen``): it never writes.
+
+    Unlike :class:`Store` it creates, migrates and repairs nothing: a SQLite file is opened
+    with ``mode=ro``, and a database without a ``screenings`` table is refused.
+
+    Parameters
+    ----------
+    url : str
+        A SQLAlchemy URL, or a plain path of a SQLite file (see :func:`db_url_from`).
+
+    Raises
+    ------
+    StorageUnavailable
+        The database cannot be opened or holds no records table; the message is one line.
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.sqlite")
+    >>> _ = Store(f"sqlite:///{path}").add({"n": 1}, {"verdict": "permitted", "pack": {"id": "p", "version": "1", "digest": "d"}})
+    >>> reader = RecordReader(path)
+    >>> [(r["pack_id"], r["verdict"]) for r in reader.records()]
+    [('p', 'permitted')]
+    >>> reader.dispose()
+    """
+
+    def __init__(self, url):
+        self.url = _normalise_url(db_url_from(url))
+        u = sa.engine.make_url(self.url)
+        self.dialect = u.get_backend_name()
+        if self.dialect == "sqlite":
+            database = u.database or ""
+            if database in {"", ":memory:"}:
+                raise StorageUnavailable("an in-memory SQLite database holds no records; give the file `zoning serve` writes")
+            path = Path(database).expanduser()
+            if not path.is_file():
+                raise StorageUnavailable(f"no record store at {path}; pass --db (or ZONING_DB_URL) as given to `zoning serve`")
+            self.engine = sa.create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true",
+                                           connect_args={"check_same_thread": False, "timeout": 30})
+        else:
+            kw = {"connect_args": {"connect_timeout": 5}} if self.dialect == "postgresql" else {}
+            self.engine = sa.create_engine(self.url, **kw)
+        try:
+            with self.engine.connect() as conn:
+                if not sa.inspect(conn).has_table("screenings"):
+                    raise StorageUnavailable(f"{self.describe()} has no screenings table: not a record store of `zoning serve`")
+        except StorageUnavailable:
+            self.engine.dispose()
+            raise
+        except (sa.exc.SQLAlchemyError, OSError) as e:
+            self.engine.dispose()
+            _state, message = _storage_problem(e)
+            raise StorageUnavailable(f"{message} ({self.describe()}): {_first_line(e)}") from None
+
+    def records(self, *, since=None, batch=500):
+        """Every record, oldest first (chain order), as dicts of the stored columns.
+
+        ``request`` and ``result`` are parsed JSON (None when a text does not parse);
+        ``since`` (a ``datetime.date``) keeps records created on that UTC day or later.
+        """
+        q = sa.select(screenings).order_by(screenings.c.seq.is_(None), screenings.c.seq, screenings.c.created_at)
+        if since is not None:
+            q = q.where(screenings.c.created_at >= since.isoformat())
+        try:
+            with self.engine.connect() as conn:
+                for row in conn.execution_options(yield_per=batch).execute(q).mappings():
+                    rec = dict(row)
+                    for key in ("request", "result"):
+                        try:
+                            rec[key] = json.loads(rec[key])
+                        except (TypeError, ValueError):
+                            rec[key] = None
+                    yield rec
+        except sa.exc.SQLAlchemyError as e:
+            _state, message = _storage_problem(e)
+            raise StorageUnavailable(f"{message} ({self.describe()}): {_first_line(e)}") from None
+
+    def describe(self):
+        """The URL without password, for messages."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self):
+        self.engine.dispose()

@@ -8,6 +8,7 @@ from zoning.cli.demo import demo
 from zoning.cli.eligible import eligible
 from zoning.cli.map import map_command
 from zoning.cli.records import records
+from zoning.cli.rescreen import rescreen
 from zoning.cli.screen import screen
 from zoning.cli.serve import serve
 from zoning.cli.validate import validate
@@ -41,3 +42,4 @@ main.add_command(demo)
 main.add_command(map_command)
 main.add_command(serve)
 main.add_command(records)
+main.add_command(rescreen)

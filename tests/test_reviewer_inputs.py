@@ -152,3 +152,21 @@ def test_industry_typed_as_a_name_suggests_its_code(typed, code):
 
     with pytest.raises(ProjectError, match=rf"industry code '{typed}' is a name, not a GB/T 4754-2017 code; did you mean {code} \("):
         parse_project({"industry": typed})
+
+
+def test_pandas_missing_values_are_not_given():
+    """A DataFrame row's empty cells (pd.NA, NaN, NaT, None) mean "not given" everywhere (issue 11)."""
+    import numpy as np
+    import pandas as pd
+
+    from zoning import load_pack, parse_project
+
+    row = pd.DataFrame({"industry": ["2614"], "construction": ["new"], "water_m3": pd.array([pd.NA], dtype="Int64"),
+                        "coal_t": [np.nan], "fuel": [None], "groundwater": pd.array([pd.NA], dtype="boolean"),
+                        "activity": [pd.NA], "emissions": [pd.NA], "name": [pd.NaT]}).iloc[0].to_dict()
+    p = parse_project(row)
+    assert (p.water_m3, p.coal_t, p.fuel, p.groundwater, p.activity, p.emissions, p.name) == (None,) * 7
+    v = load_pack().screen("119.95,30.55", row)
+    assert "water_m3" in v["missing"] or v["verdict"] == "prohibited"
+    assert parse_project({"emissions": {"VOCs": pd.NA, "NOx": 2.0}}).emissions == {"NOx": 2.0}
+    assert parse_project({"fuel": ""}).fuel == ()  # blank text still means "burns nothing"

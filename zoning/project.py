@@ -28,7 +28,24 @@ _NUMBERS = ("water_m3", "coal_t", "land_ha", "energy_tce")
 
 
 def _blank(value):
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not value.strip())
+    """Not given: None, NaN, pandas' NA/NaT (a DataFrame row's empty cell) or blank text.
+
+    >>> import pandas as pd, numpy as np
+    >>> [_blank(v) for v in (None, float("nan"), np.float32("nan"), pd.NA, pd.NaT, " ", 0, [], "新建")]
+    [True, True, True, True, True, True, False, False, False]
+    """
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (list, tuple, dict, set, frozenset)) or hasattr(value, "__len__"):
+        return False
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _number(key, value):
@@ -176,6 +193,8 @@ def parse_project(data=None, **overrides):
     merged = dict(data)
     merged.update({k: v for k, v in overrides.items() if v is not None})
     emissions = merged.pop("emissions", None)
+    if _blank(emissions):
+        emissions = None
     if isinstance(emissions, str) and emissions.strip().startswith("{"):
         try:
             emissions = json.loads(emissions)
@@ -193,8 +212,8 @@ def parse_project(data=None, **overrides):
                 raise ProjectError(f"unknown project key {key!r}; did you mean {hint!r}?")
             extra[key] = value
             continue
-        if _blank(value) and key not in ("fuel",):
-            continue
+        if _blank(value) and (key != "fuel" or not isinstance(value, str)):
+            continue  # fuel "" is "burns nothing"; a missing fuel (None, NaN, NA) is not given
         kw[key] = value
     if extra:
         warnings.append(f"project keys not used by the rules were kept as given: {', '.join(sorted(map(str, extra)))}")
@@ -223,6 +242,8 @@ def parse_project(data=None, **overrides):
             raise ProjectError(f"project emissions must be a mapping of pollutant to t/a, e.g. {{VOCs: 12.5}}; got {emissions!r}")
         em = {}
         for pollutant, amount in emissions.items():
+            if _blank(amount):
+                continue  # an empty cell, as the flattened emissions.X columns are read
             name = _choice("emissions pollutant", str(pollutant).strip(), list(vocab.POLLUTANTS))
             em[name] = _number(f"emissions.{name}", amount)
         out["emissions"] = dict(sorted(em.items()))

@@ -230,7 +230,8 @@ class Service:
                 return p
         have = ", ".join(repr(p.version) for p in self.versions[pid])
         raise NotFound(f"pack {pid!r} has no version {version!r}; this server has {pid} version{'s' if len(self.versions[pid]) > 1 else ''} {have} "
-                       f"(ask for pack={pid}@VERSION, or pack={pid} for the newest)", code="pack_version_not_found")
+                       f"(ask for pack={pid}@VERSION, or pack={pid} for the newest)", code="pack_version_not_found",
+                       detail={"pack": pid, "versions": [p.version for p in self.versions[pid]]})
 
     def served(self, pack_id, version, digest=None):
         """The served pack of this id and version (and digest, when given), or None."""

@@ -205,3 +205,52 @@ def test_service_on_postgresql(tmp_path, pg_url):
             assert all(c.get(f"/v1/screenings/{sid}").status_code == 200 for sid in ids)
     finally:
         srv.stop()
+
+
+@pytest.fixture()
+def fresh_pg_url():
+    """A database of its own (the module's is shared with the other tests' records)."""
+    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    name = f"zoning_r_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_rescreen_on_postgresql(tmp_path, fresh_pg_url):
+    """Records made by a live server on PostgreSQL, screened again on a new pack version (contract §8)."""
+    import csv
+
+    from click.testing import CliRunner
+
+    from service_support import SITE_GENERAL, SITE_PRI
+    from test_rescreen import new_version
+    from zoning.cli import main
+
+    v2 = new_version(tmp_path)
+    srv = start_server(tmp_path / "run", db_url=fresh_pg_url)
+    try:
+        with srv.client() as c:
+            recs = [c.post("/v1/screen", json=feature(g, industry="6550", construction="new")).json() for g in (SITE_KEY, SITE_PRI, SITE_GENERAL)]
+    finally:
+        srv.stop()
+    assert [r["verdict"] for r in recs] == ["needs_information", "prohibited", "needs_information"]
+    out = tmp_path / "changes.csv"
+    res = CliRunner().invoke(main, ["rescreen", "--pack", str(v2), "--db", fresh_pg_url, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = {r["screening_id"]: r for r in csv.DictReader(fh)}
+    assert list(rows) == [r["screening_id"] for r in recs]
+    changed = rows[recs[0]["screening_id"]]
+    assert (changed["new_verdict"], changed["changed"], changed["old_pack_version"], changed["new_pack_version"]) == ("prohibited", "true", "1.0", "2.0")
+    assert changed["reason"] == "T-NEW-01 fires only in new (prohibit at ZH33052120001)"
+    assert all(rows[r["screening_id"]]["changed"] == "false" for r in recs[1:])
+    res = CliRunner().invoke(main, ["rescreen", "--pack", str(v2), "--db", fresh_pg_url, "--since", "2999-01-01", "-o", str(out)])
+    assert res.exit_code == 0 and out.read_bytes().decode("utf-8-sig").strip().count("\n") == 0
+    verify = CliRunner().invoke(main, ["records", "verify", "--db", fresh_pg_url])
+    assert verify.exit_code == 0 and "3 records, 3 chained" in verify.output, verify.output
+    res = CliRunner().invoke(main, ["rescreen", "--pack", str(v2), "--db", fresh_pg_url.rsplit("/", 1)[0] + "/no_such_db", "-o", str(out)])
+    assert res.exit_code == 2 and "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1, res.output

@@ -12,7 +12,7 @@ __all__ = ["serve"]
 
 
 @click.command()
-@click.option("--pack", "packs", multiple=True, type=click.Path(file_okay=False), help="Pack directory; repeat to serve several side by side (default: the embedded demo pack).")
+@click.option("--pack", "packs", multiple=True, type=click.Path(file_okay=False), help="Pack directory; repeat to serve several packs, or several versions of one pack, side by side (default: the embedded demo pack).")
 @click.option("--packs-dir", type=click.Path(file_okay=False), help="Serve every sub-directory of this directory that holds a pack.yaml.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
@@ -29,10 +29,15 @@ def serve(packs, packs_dir, host, port, workers, db_url, log_level):
     header and body timeouts, connections) come from ZONING_* variables; see
     services/config.py. OpenAPI at /openapi.json, docs at /docs.
 
+    Two pack directories with one id and different versions are both served: `pack=ID`
+    means the newest (by effective date, then version), `pack=ID@VERSION` one version;
+    GET /v1/packs lists them. Re-screen the records on a new version: `zoning rescreen`.
+
     \b
     Examples:
       zoning serve                                   # the demo pack on http://127.0.0.1:8000
       zoning serve --pack packs/huzhou --pack packs/lishui --port 8080 --workers 2
+      zoning serve --pack packs/huzhou-2024.1 --pack packs/huzhou-2025.1   # two versions
       ZONING_DB_URL=postgresql://zoning@localhost/zoning zoning serve --packs-dir packs/
     """
     try:

@@ -106,8 +106,15 @@ def default_db_url():
 
 
 def _web_vendor_default():
+    """Leaflet and leaflet-draw for the page: a checkout's ``.cache/web`` (``make web``), else
+    the copies an installed wheel carries (``zoning/_vendor``, see hatch_build.py)."""
     root = Path(__file__).resolve().parent.parent
-    return root / ".cache" / "web"
+    checkout = root / ".cache" / "web"
+    if (checkout / "node_modules" / "leaflet-draw").is_dir():
+        return checkout
+    import zoning
+
+    return Path(zoning.__file__).resolve().parent / "_vendor"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ come from the npm registry at set-up time (``make assets``, which runs
 folium 0.20 itself links to); they are not committed.
 
 They are looked up in ``$ZONING_ASSETS`` (a directory holding ``node_modules``), then in
-``.cache/assets`` of the source checkout.
+``zoning/_vendor`` (an installed wheel carries them there: the build takes them from the npm
+registry, see ``hatch_build.py``), then in ``.cache/assets`` of the source checkout.
 """
 
 import base64
@@ -41,6 +42,7 @@ def _candidates():
     env = os.environ.get("ZONING_ASSETS")
     if env:
         yield Path(env)
+    yield Path(__file__).resolve().parent / "_vendor"  # what an installed wheel carries (hatch_build.py)
     yield Path(__file__).resolve().parent.parent / ".cache" / "assets"
 
 
@@ -58,8 +60,8 @@ def assets_dir():
             return nm
     packages = " ".join(sorted({pkg for pkg, _ in ASSETS.values()}))
     raise AssetsMissingError(
-        "offline map assets are not installed; run `make assets` "
-        f"(npm install --prefix .cache/assets {packages}) or set ZONING_ASSETS to a directory holding node_modules/"
+        "offline map assets are not installed (a wheel built with ZONING_BUILD_NO_ASSETS, or a checkout without them): "
+        f"in a checkout run `make assets`; anywhere, `npm install --prefix DIR {packages}` and set ZONING_ASSETS=DIR"
     )
 
 

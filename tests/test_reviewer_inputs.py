@@ -170,3 +170,36 @@ def test_pandas_missing_values_are_not_given():
     assert "water_m3" in v["missing"] or v["verdict"] == "prohibited"
     assert parse_project({"emissions": {"VOCs": pd.NA, "NOx": 2.0}}).emissions == {"NOx": 2.0}
     assert parse_project({"fuel": ""}).fuel == ()  # blank text still means "burns nothing"
+
+
+def _warnings_of(args):
+    import json
+
+    res = CliRunner().invoke(main, ["screen", *args, "--industry", "2614", "--construction", "new", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)["warnings"]
+
+
+def test_a_point_near_a_deciding_boundary_warns_that_the_datum_decides():
+    """Issue 14 (5): 119.335511,30.495094 lies a few hundred metres from a priority unit's edge:
+    as WGS84 it is inside (ZJ-KJ-01 decides too), read as GCJ-02 it is not."""
+    from zoning import load_pack
+    from zoning.testing import verdict_outcome
+
+    pack, project = load_pack(), {"industry": "2614", "construction": "new"}
+    wgs = verdict_outcome(pack.screen("119.335511,30.495094", project))
+    gcj = verdict_outcome(pack.screen("119.335511,30.495094", project, webmap="gcj02"))
+    assert wgs != gcj
+    warned = [w for w in _warnings_of(["119.335511,30.495094"]) if "depends on the datum" in w]
+    assert len(warned) == 1 and "结论取决于坐标系" in warned[0] and gcj[1].split(";")[0] in warned[0]
+    assert not any("datum" in w for w in _warnings_of(["119.335511,30.495094", "--gcj02"]))
+
+
+def test_no_datum_warning_where_both_readings_agree():
+    from zoning import load_pack
+    from zoning.testing import verdict_outcome
+
+    pack, project = load_pack(), {"industry": "2614", "construction": "new"}
+    here = "119.95,30.55"
+    assert verdict_outcome(pack.screen(here, project)) == verdict_outcome(pack.screen(here, project, webmap="gcj02"))
+    assert not any("datum" in w for w in _warnings_of([here]))

@@ -1,13 +1,54 @@
 """``zoning screen``: screen one site against a pack."""
 
+import re
 import sys
 
 import click
 
 from zoning.cli.common import open_pack, project_from_options, project_options, user_errors
-from zoning.errors import ProjectError
+from zoning.errors import ProjectError, ZoningError
 
 __all__ = ["screen"]
+
+
+#: Sites this small (m², m) are within reach of the GCJ-02 offset (≈ 100–700 m) everywhere.
+_SMALL_AREA_M2, _SMALL_LENGTH_M = 1e6, 2000.0
+_LONLAT = re.compile(r"^\s*-?\d+(\.\d+)?\s*[, ]\s*-?\d+(\.\d+)?\s*$")
+
+
+def _from_a_web_map(site):
+    """Whether SITE may hold coordinates picked on a web map: ``lon,lat`` text, GeoJSON or KML."""
+    text = str(site)
+    return bool(_LONLAT.match(text)) or text.split("::")[0].lower().endswith((".geojson", ".json", ".kml", ".kmz"))
+
+
+def _datum_check(verdict, as_gcj02):
+    """Warn when a point or small site given as WGS84 gets another verdict read as GCJ-02.
+
+    Chinese web maps (AMap, Tencent) give GCJ-02 coordinates, 100–700 m off WGS84; taken for
+    WGS84 they put a small site somewhere else. When the verdict, its deciding clauses or the
+    missing attributes change with the datum, the verdict says so, with the GCJ-02 reading.
+    """
+    from zoning.testing import verdict_outcome
+    from zoning.verdict import Verdict
+
+    d = verdict.to_dict()
+    site = d["site"]
+    if site.get("area_m2", 0) > _SMALL_AREA_M2 or site.get("length_m", 0) > _SMALL_LENGTH_M:
+        return verdict
+    try:
+        other = as_gcj02()
+    except ZoningError:  # e.g. outside the region once shifted: nothing to compare
+        return verdict
+    mine, theirs = verdict_outcome(d), verdict_outcome(other)
+    if mine == theirs:
+        return verdict
+    because = f" ({theirs[1].replace(';', ', ')})" if theirs[1] else ""
+    d["warnings"] = [*d["warnings"],
+                     f"结论取决于坐标系：若坐标取自高德/腾讯地图（GCJ-02），结论为 {other['verdict_zh']}{because}，请确认坐标来源，必要时加 --gcj02 "
+                     f"the verdict depends on the datum: read as GCJ-02 coordinates (AMap, Tencent), the site is {other['verdict']}{because}; "
+                     "check where the coordinates came from and screen again with --gcj02 if they are GCJ-02"]
+    return Verdict(d, verdict._site, verdict._pack)
 
 
 @click.command()
@@ -64,6 +105,8 @@ def screen(site, pack_dir, crs, gcj02, bd09, layer, encoding, repair, fmt, outpu
 
         site = read_site(site, crs=crs, webmap=webmap, repair=repair, encoding=encoding, region=tuple(pack.units.total_bounds))
     verdict = run(pack, site, project, crs=crs, webmap=webmap, repair=repair, **overrides)
+    if webmap is None and crs is None and isinstance(site, str) and _from_a_web_map(site):
+        verdict = _datum_check(verdict, lambda: run(pack, site, project, webmap="gcj02", repair=repair, **overrides))
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(verdict.to_json() + "\n")

@@ -1370,6 +1370,70 @@ def write_geojson(path, features, crs_name=None, name=None):
     path.write_text(text + "\n", encoding="utf-8")
 
 
+# --------------------------------------------------------------------------------------
+# Access-list text of the units (准入清单 of the four dimensions, contract §9) — synthetic
+# --------------------------------------------------------------------------------------
+LIST_FIELDS = ("spatial_layout", "emission_control", "risk_prevention", "resource_efficiency")
+# What the units of each kind say, dimension by dimension (synthetic text written for the demo,
+# paraphrasing the province and city clauses of rules.yaml that apply there).
+LIST_TEXT = {
+    ("priority", "生态保护红线类"): (
+        "单元以生态保护红线和一般生态空间为主，生态保护红线内严格按照生态保护红线管理要求管控，禁止开发性、生产性建设活动；"
+        "禁止新建、扩建工业项目和矿产资源开发项目，符合规划的水力、风力、太阳能发电等清洁能源项目除外；禁止毁林开垦、采石挖砂等破坏生态功能的活动。",
+        "单元内不新增工业污染源，现有企业污染物排放总量只减不增；农村生活污水处理设施出水稳定达标，旅游服务设施生活污水纳管或处理达标后回用。",
+        "加强森林火灾、地质灾害和外来物种入侵防控；禁止设置危险废物贮存、处置设施；开展生态保护红线监测预警，破坏生态功能的行为及时查处。",
+        "严格保护林地、湿地资源，实行林地用途管制；不新增建设用地规模；水资源开发利用以保障河流生态基流为前提。",
+    ),
+    ("priority", "饮用水水源保护类"): (
+        "饮用水水源一级保护区内禁止新建、改建、扩建与供水设施和保护水源无关的建设项目；二级保护区内禁止新建、改建、扩建排放污染物的建设项目；"
+        "禁止新建、扩建规模化畜禽养殖场和水产养殖网箱。",
+        "保护区内不得设置排污口，现有排污口依法拆除或关闭；实施化肥农药减量，入库河流水质稳定达到Ⅱ类。",
+        "禁止运输剧毒物质、危险化学品的车辆进入一级保护区；编制水源地突发环境事件应急预案，储备应急物资并定期演练。",
+        "严格控制水源涵养林采伐，禁止开采地下水和采砂；落实饮用水水源地生态补偿。",
+    ),
+    ("key", "产业集聚类"): (
+        "工业项目须符合园区规划环评及其审查意见；新建、扩建化工项目须进入经认定的化工园区（集聚区）；园区与居住区之间设置防护绿化隔离带。",
+        "工业废水预处理达到纳管标准后纳入污水集中处理设施，新增化学需氧量、氨氮排放量实行区域等量削减替代；"
+        "涉VOCs排放企业使用低VOCs含量原辅材料，废气收集率不低于90%，末端治理效率不低于80%。",
+        "化工、医药、电镀、铅蓄电池等项目建设事故应急池和“单元—厂区—园区”三级环境风险防控体系；园区编制突发环境事件应急预案，建设有毒有害气体预警体系。",
+        "新增工业用地项目达到亩均投资强度、亩均税收控制指标，容积率不低于1.2；耗煤项目实行煤炭消费减量替代；工业用水重复利用率不低于90%。",
+    ),
+    ("key", "城镇生活类"): (
+        "禁止新建、扩建三类工业项目，现有工业企业逐步实施“退二进三”或搬迁入园；合理布局居住、商业与工业用地，设置防护绿化隔离带。",
+        "推进城镇污水管网全覆盖和雨污分流改造，城镇污水处理厂执行一级A及以上排放标准；餐饮油烟、汽修喷涂等生活源VOCs纳入治理；"
+        "高污染燃料禁燃区内禁止燃用煤炭、重油等高污染燃料。",
+        "加强加油站、医院等环境风险源监管，完善城区内涝和突发水污染事件应急处置能力；涉危险化学品的企业不得在居住区周边新建。",
+        "推进节水型城市建设，新建公共建筑执行绿色建筑标准；严格控制城镇建设用地新增规模，盘活存量低效用地。",
+    ),
+    ("general", None): (
+        "禁止新建、扩建三类工业项目，现有三类工业项目改建不得增加污染物排放总量；新建工业项目原则上须进入工业功能区（小微企业园）；"
+        "永久基本农田集中区域禁止新建可能造成土壤污染的项目。",
+        "落实污染物排放总量控制，推进农村生活污水治理设施标准化运维；加强畜禽养殖污染和水产养殖尾水治理，实施化肥农药减量增效。",
+        "加强农用地土壤环境监测，受污染耕地实行安全利用；水源地上游和居民集中区周边不得布局环境风险较大的项目。",
+        "实行用水总量和强度双控，推广农业节水灌溉；严格控制建设用地占用耕地，落实耕地占补平衡。",
+    ),
+}
+
+
+def list_texts(b):
+    """Per unit, the access-list text of its four dimensions: its kind's text, then its own unit clauses."""
+    own = {}
+    for c in b.clauses:
+        if c["tier"] == "unit":
+            for code in c["applies_in"]["unit_codes"]:
+                own.setdefault((code, c["dimension"]), []).append(c["text"])
+    out = []
+    for u in b.units:
+        base = LIST_TEXT[(u["category"], u["subtype"] if u["category"] != "general" else None)]
+        texts = {}
+        for dim, text in zip(LIST_FIELDS, base):
+            extra = own.get((u["code"], dim))
+            texts[dim] = text + ("本单元：" + "".join(extra) if extra else "")
+        out.append(texts)
+    return out
+
+
+
 def write_layers(b, path):
     import geopandas as gpd
     import pyogrio
@@ -1387,6 +1451,7 @@ def write_layers(b, path):
             "county_code": [u["cc"] for u in b.units],
             "county_name": [COUNTIES[u["cc"]] for u in b.units],
             "synthetic": [True for _ in b.units],
+            **{dim: [t[dim] for t in list_texts(b)] for dim in LIST_FIELDS},
         },
         geometry=[as_multi(u["geom"]) for u in b.units],
         crs="EPSG:4490",
@@ -1554,6 +1619,11 @@ def write_pack_readme(b, path):
     add("  three by Voronoi cells of named seeds whose straight edges are bent by a smooth displacement field.")
     add("  Fragments under 6 ha are merged into the neighbour with the longest shared border. Codes follow")
     add("  `ZH` + county code + category digit + serial. Extra fields: `county_code`, `county_name`, `synthetic`.")
+    add("  The access-list text of every unit (`spatial_layout`, `emission_control`, `risk_prevention`,")
+    add("  `resource_efficiency`, contract §9) is **synthetic demo text** written for this pack: the text of the")
+    add("  unit's kind (priority red-line / drinking-water, key park / town, general), paraphrasing the province and")
+    add("  city clauses of `rules.yaml`, followed by 本单元： and the text of the unit's own unit-tier clauses. Units")
+    add("  that no unit-tier clause names get a warning in their verdicts (their text is not coded as rules).")
     add("  The builder checks that the units of every county tile it exactly: on EPSG:4549 the gap and the")
     add("  overhang against the (densified) Tianditu county and every pairwise overlap are below 0.03 m².")
     add("")

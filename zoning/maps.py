@@ -43,6 +43,8 @@ __all__ = [
     "pack_map",
     "screening_map",
     "eligibility_map",
+    "diff_map",
+    "DIFF_COLORS",
     "verdict_figure",
     "layer_names",
     "cjk_font",
@@ -240,6 +242,8 @@ def _units_layer(units, touched, clauses_at, name, show=True, emphasise=True):
             "clauses": ", ".join(clauses_at.get(code, [])) or "—",
             "_touched": code in (touched or {}),
         }
+        if touched is not None:
+            p["access_list"] = _access_list_html(touched.get(code))
         p["style"] = style_of(p)  # Leaflet.Search restores styles from properties.style
         return p
 
@@ -256,8 +260,27 @@ def _units_layer(units, touched, clauses_at, name, show=True, emphasise=True):
     if touched is not None:
         fields += ["overlap", "clauses"]
         aliases += ["重叠 overlap", "触发条款 clauses"]
+    popup = None
+    if touched is not None and data["features"]:
+        popup = folium.GeoJsonPopup(fields=["unit_code", "unit_name", "access_list"], aliases=["单元编码 code", "单元名称 name", "准入清单 access list"],
+                                    localize=False, max_width=460, class_name="zoning-access-list")
     return folium.GeoJson(data, name=name, style_function=style, tooltip=_tooltip(fields, aliases) if data["features"] else None,
-                          highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.7}, show=show), data
+                          popup=popup, highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.7}, show=show), data
+
+
+def _access_list_html(entry):
+    """The popup text of a touched unit's list (escaped HTML): each dimension, Chinese name first."""
+    from zoning.verdict import access_list_lines
+
+    if entry is None:
+        return "— (场地未涉及 not touched by the site)"
+    lines = access_list_lines(entry)
+    if not lines:
+        return "— (无清单文本 no list text)"
+    e = html.escape
+    return "".join(f"<div style='margin-bottom:3px'><b>{e(dim)}</b>: {e(text)}</div>" for dim, text in lines) + (
+        "<div style='color:#666;font-size:11px'>文本仅供参考，由 rules.yaml 条款判定 text informs; only the clauses decide</div>"
+    )
 
 
 def _redline_layer(red, touched, clauses_at, name):
@@ -466,6 +489,141 @@ def verdict_map(verdict, *, offline=None, buffer_m=None, tiles="OpenStreetMap", 
     root.add_child(_legend(media, offline), name="zoning_legend")
     if demo:
         root.add_child(_demo_note(), name="zoning_demo_note")
+    folium.LayerControl(collapsed=False).add_to(m)
+    if offline:
+        _make_offline(m)
+    return m
+
+
+# ---------------------------------------------------------------- diff map
+
+#: Pack diffs: 新增 added green, 删除 removed red, 变更 changed orange.
+DIFF_COLORS = {"added": "#2e7d32", "removed": "#c62828", "changed": "#ef6c00"}
+_DIFF_ZH = {"added": "新增", "removed": "删除", "changed": "变更"}
+_DIFF_LAYER_ZH = {"units": "环境管控单元 units", "red_line": "生态保护红线 red line", "zones": "要素管控分区 zones"}
+
+
+def _diff_rows(diff, old, new):
+    from zoning.pack import LAYER_IDS
+
+    rows = []
+    for layer, key in LAYER_IDS.items():
+        part = diff.get(layer) or {}
+        og, ng = getattr(old, layer), getattr(new, layer)
+        for kind, source, ids in (("added", ng, part.get("added", [])), ("removed", og, part.get("removed", [])),
+                                  ("changed", ng, [c["id"] for c in part.get("changed", [])])):
+            if not ids or source is None or not len(source):
+                continue
+            info = {c["id"]: c for c in part.get("changed", [])} if kind == "changed" else {}
+            sub = source[source[key].isin(ids)]
+            name_col = "unit_name" if layer == "units" else "name"
+            for ident, name, geom in zip(sub[key], sub[name_col] if name_col in sub.columns else [""] * len(sub), sub.geometry):
+                c = info.get(ident, {})
+                if kind == "changed":
+                    area = f"{c.get('area_change_m2', 0.0):+,.1f} m²" if c.get("geometry_changed") else "0 m² (边界未变 shape unchanged)"
+                    fields = ", ".join(c.get("fields") or []) or "—"
+                else:
+                    area = "—"
+                    fields = "—"
+                rows.append({"layer": _DIFF_LAYER_ZH[layer], "id": str(ident), "name": str(name or ""),
+                             "change": f"{_DIFF_ZH[kind]} {kind}", "_kind": kind, "area_change": area, "fields": fields,
+                             "geometry": geom})
+            if kind == "changed":  # the old outline, for comparison
+                old_sub = og[og[key].isin(ids)] if og is not None and len(og) else None
+                if old_sub is not None:
+                    for ident, geom in zip(old_sub[key], old_sub.geometry):
+                        if info.get(ident, {}).get("geometry_changed"):
+                            rows.append({"layer": _DIFF_LAYER_ZH[layer], "id": str(ident), "name": "", "change": "原边界 old outline",
+                                         "_kind": "old", "area_change": "", "fields": "", "geometry": geom})
+    return rows
+
+
+def diff_map(diff, old, new, *, offline=None, tiles="OpenStreetMap", simplify_deg=2e-5):
+    """An interactive map of what changed between two versions of a pack.
+
+    Added features (their new shape) are green, removed ones (their old shape) red, changed
+    ones orange with the old outline dashed grey; the tooltip gives the area change and the
+    changed fields.
+
+    Parameters
+    ----------
+    diff : dict
+        From :func:`zoning.diff.diff_packs`.
+    old, new : Pack
+        The two packs compared.
+    offline : bool, optional
+        Inline Leaflet and leave out the basemap (default ``$ZONING_OFFLINE``).
+    simplify_deg : float
+        Display simplification in degrees (2e-5° ≈ 2 m).
+
+    Returns
+    -------
+    folium.Map
+
+    Examples
+    --------
+    >>> import zoning
+    >>> from zoning.diff import diff_packs
+    >>> pack = zoning.load_pack()
+    >>> m = diff_map(diff_packs(pack, pack), pack, pack)
+    >>> "zoning-diff-summary" in m.get_root().render()
+    True
+    """
+    offline = _offline(offline)
+    e = html.escape
+    rows = _diff_rows(diff, old, new)
+    if rows:
+        gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=CGCS2000)
+        gdf = gdf.set_geometry(gdf.geometry.simplify(simplify_deg, preserve_topology=True))
+        bounds = tuple(gdf.total_bounds)
+    else:
+        gdf = None
+        bounds = tuple(new.units.total_bounds) if len(new.units) else (119.0, 30.0, 121.0, 31.0)
+    m = _base_map(bounds, offline, tiles)
+    if gdf is not None:
+        for kind in ("old", "removed", "added", "changed"):
+            sub = gdf[gdf["_kind"] == kind]
+            if not len(sub):
+                continue
+            label = "原边界 old outlines" if kind == "old" else f"{_DIFF_ZH[kind]} {kind}"
+            color = "#616161" if kind == "old" else DIFF_COLORS[kind]
+            style = {"color": color, "weight": 2, "fillColor": color, "fillOpacity": 0.0 if kind == "old" else 0.45,
+                     "dashArray": "5 4" if kind == "old" else None}
+            data = _features(sub, lambda r: {"layer": r.layer, "id": r.id, "name": r.name, "change": r.change,
+                                             "area_change": r.area_change, "fields": r.fields})
+            group = folium.FeatureGroup(name=label)
+            folium.GeoJson(
+                data, style_function=lambda f, st=style: st,
+                tooltip=_tooltip(["layer", "id", "name", "change", "area_change", "fields"],
+                                 ["图层 layer", "编号 id", "名称 name", "变化 change", "面积变化 area change", "变更字段 changed fields"]),
+                highlight_function=lambda f: {"weight": 4},
+            ).add_to(group)
+            group.add_to(m)
+    o, w = diff["old"], diff["new"]
+    counts = []
+    for layer, label in _DIFF_LAYER_ZH.items():
+        part = diff.get(layer) or {}
+        counts.append(f"{e(label)}: +{len(part.get('added', []))} −{len(part.get('removed', []))} ~{len(part.get('changed', []))}")
+    cl = diff.get("clauses") or {}
+    counts.append(f"准入条款 clauses: +{len(cl.get('added', []))} −{len(cl.get('removed', []))} ~{len(cl.get('changed', []))}")
+    q = diff.get("quotas") or {}
+    counts.append(f"资源利用上线 quotas: +{len(q.get('added', []))} −{len(q.get('removed', []))} ~{len(q.get('changed', []))}")
+    sw = lambda color, label, dash=False: (  # noqa: E731
+        f"<div><span style='display:inline-block;width:14px;height:10px;background:{'transparent' if dash else color};"
+        f"border:2px {'dashed' if dash else 'solid'} {color};margin-right:5px;vertical-align:middle'></span>{e(label)}</div>"
+    )
+    legend = "".join([sw(DIFF_COLORS["added"], "新增 added"), sw(DIFF_COLORS["removed"], "删除 removed"),
+                      sw(DIFF_COLORS["changed"], "变更 changed"), sw("#616161", "原边界 old outline", dash=True)])
+    summary = (
+        f"<div id='zoning-diff-summary' style=\"{_box_css('top:10px;right:10px;max-width:340px')}\">"
+        f"<b>数据包版本对比 Pack diff</b><div>{e(o['id'])} {e(str(o['version']))} → {e(w['id'])} {e(str(w['version']))}</div>"
+        + "".join(f"<div>{c}</div>" for c in counts)
+        + ("" if rows else "<div><i>无要素变化 no feature changes</i></div>")
+        + f"<hr style='margin:4px 0'>{legend}</div>"
+    )
+    m.get_root().html.add_child(Element(summary), name="zoning_diff_summary")
+    if is_demo(new.name):
+        m.get_root().html.add_child(_demo_note(), name="zoning_demo_note")
     folium.LayerControl(collapsed=False).add_to(m)
     if offline:
         _make_offline(m)

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from zoning import vocab
 from zoning.errors import ZoningError
 from zoning.maps import DEMO_NOTE, VERDICT_COLORS, cjk_font, is_demo
-from zoning.verdict import deciding_findings
+from zoning.verdict import access_list_lines, deciding_findings
 
 __all__ = ["report_html", "write_report", "write_pdf", "pack_summary_html", "write_map", "clause_coverage"]
 
@@ -176,6 +176,7 @@ def report_html(verdict, *, offline=None, interactive=True, static=True):
         fmt_num=_fmt_num,
         pct=_pct,
         overlap=_overlap,
+        access_list=access_list_lines,
         demo=demo,
         demo_note=DEMO_NOTE,
         footer=footer.replace('"', "'"),

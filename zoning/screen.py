@@ -9,6 +9,7 @@ asked (``full=True``) and are checked against the columns, so the two never disa
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,11 @@ from zoning.project import PROJECT_KEYS, Project, parse_project
 from zoning.rules import evaluate, quota_findings, quota_table
 from zoning.verdict import Verdict, decide, deciding_findings, stated_area_fields
 
-__all__ = ["screen", "screen_many", "near_distance", "near_layers", "ScreeningTables", "CHUNK_SITES"]
+__all__ = ["screen", "screen_many", "near_distance", "near_layers", "ScreeningTables", "CHUNK_SITES", "ACCESS_LIST_FIELDS"]
+
+#: The optional unit fields holding the access-list (准入清单) text of the four dimensions
+#: (contract §9), in the order of :data:`zoning.vocab.DIMENSIONS`.
+ACCESS_LIST_FIELDS = tuple(vocab.DIMENSIONS)
 
 #: screen_many works through this many sites at a time (bounds the (site × clause) arrays).
 CHUNK_SITES = 10_000
@@ -85,6 +90,12 @@ class ScreeningTables:
         self.quotas = quota_table(pack.quotas)
         self.plan = ClausePlan(pack, self.quotas)
         self.zone_match = self.plan.zone_match
+        self._clauses = pack.clauses
+
+    @cached_property
+    def coded_units(self):
+        """The unit codes some unit-tier clause names in ``applies_in.unit_codes`` (made on first need)."""
+        return frozenset(code for c in self._clauses if c.tier == "unit" for code in (c.applies_in.unit_codes or ()))
 
 
 class _LayerRecords:
@@ -93,8 +104,12 @@ class _LayerRecords:
     def __init__(self, gdf, fields):
         self._fields = fields
         self._columns = {c: gdf[c].to_numpy(dtype=object) for c in gdf.columns if c != gdf.geometry.name}
-        self._extra = [c for c in self._columns if c not in fields and c != "subtype"]
-        self._unit_subtype = "subtype" in self._columns and "unit_code" in fields
+        units = "unit_code" in fields
+        # The list text of units is shown as ``access_list``, never again among the attributes.
+        own = set(ACCESS_LIST_FIELDS) if units else set()
+        self._extra = [c for c in self._columns if c not in fields and c != "subtype" and c not in own]
+        self._unit_subtype = "subtype" in self._columns and units
+        self._access_list = units
         self._made = {}
 
     def __getitem__(self, row):
@@ -105,11 +120,22 @@ class _LayerRecords:
             entry = {f: _plain(cols[f][row]) if f in cols else None for f in self._fields}
             if self._unit_subtype and _plain(cols["subtype"][row]) is not None:
                 entry["subtype"] = _plain(cols["subtype"][row])
+            if self._access_list:
+                entry["access_list"] = {k: _list_text(cols[k][row]) if k in cols else None for k in ACCESS_LIST_FIELDS}
             attrs = {c: _plain(cols[c][row]) for c in self._extra if _plain(cols[c][row]) is not None}
             if attrs:
                 entry["attributes"] = attrs
             self._made[row] = entry
         return entry
+
+
+def _list_text(value):
+    """A unit's list text of one dimension: the stripped text, or None when absent or blank."""
+    value = _plain(value)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def _plain(value):
@@ -164,12 +190,14 @@ def _overlap_entries(records, pairs, i, kind):
     out = []
     for k in _slice(pairs, i):
         rec = records[pairs.feat[k]]
-        entry = {key: v for key, v in rec.items() if key != "attributes"}
+        entry = {key: v for key, v in rec.items() if key not in ("attributes", "access_list")}
         if kind == "polygon":
             entry["overlap_m2"] = round(float(pairs.amount[k]), 2)
         elif kind == "line":
             entry["overlap_m"] = round(float(pairs.amount[k]), 2)
         entry["overlap_share"] = round(float(pairs.share[k]), 6)
+        if "access_list" in rec:
+            entry["access_list"] = dict(rec["access_list"])
         if "attributes" in rec:
             entry["attributes"] = dict(rec["attributes"])
         out.append(entry)
@@ -247,6 +275,17 @@ def _warnings(pack, run, i, ctx):
     for r in ctx.rasters.values():
         if r["value"] is None:
             out.append(f"raster {r['name']} has no data over the site; clauses on it were not checked")
+    coded = None
+    for u in ctx.units:
+        if not any((u.get("access_list") or {}).values()):
+            continue
+        coded = pack._screening.coded_units if coded is None else coded
+        if u["unit_code"] not in coded:
+            out.append(
+                f"单元 {u['unit_code']}（{u.get('unit_name') or ''}）的准入清单文本未编码为规则，须由审查人员逐条阅读 — "
+                f"unit {u['unit_code']} has access-list text but no unit-tier clause in rules.yaml names it in "
+                f"applies_in.unit_codes: its text is not coded as rules, the reviewer must read it"
+            )
     return out
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from zoning import vocab
 
-__all__ = ["Verdict", "decide", "deciding_findings", "stated_area_fields"]
+__all__ = ["Verdict", "decide", "deciding_findings", "stated_area_fields", "access_list_lines"]
 
 _EFFECT_RANK = {"prohibit": 0, "needs_information": 1, "condition": 2}
 _VERDICT_OF = {"prohibit": "prohibited", "needs_information": "needs_information", "condition": "conditional"}
@@ -174,6 +174,20 @@ def _fmt_area(entry):
     return f"{'point 点位':>17}  {entry['overlap_share']:7.2%}"
 
 
+def access_list_lines(unit):
+    """The list text of a verdict's unit entry, one ``(中文维度 dimension, text)`` per dimension that has text.
+
+    Examples
+    --------
+    >>> access_list_lines({"access_list": {"spatial_layout": "禁止新建印染项目。", "emission_control": None}})
+    [('空间布局约束 spatial_layout', '禁止新建印染项目。')]
+    >>> access_list_lines({"unit_code": "ZH330502…"})
+    []
+    """
+    texts = unit.get("access_list") or {}
+    return [(f"{zh} {dim}", texts[dim]) for dim, zh in vocab.DIMENSIONS.items() if texts.get(dim)]
+
+
 def render_text(d):
     """Terminal text of a verdict dict."""
     lines = []
@@ -203,6 +217,15 @@ def render_text(d):
         lines.append(f"{title}: {len(rows) or '—'}")
         for r in rows:
             lines.append(f"  {_fmt_area(r)}  {label(r)}")
+    listed = [u for u in d["units"] if access_list_lines(u)]
+    if listed:
+        lines.append("")
+        lines.append("单元准入清单 Unit access lists (文本仅供审查参考，由 rules.yaml 条款判定 text informs; only rules.yaml clauses decide):")
+        for u in listed:
+            lines.append(f"  {u['unit_code']}  {u['unit_name']}")
+            for dim, text in access_list_lines(u):
+                lines.append(f"    {dim}:")
+                lines.append(f"      {text}")
     if d["near"]:
         lines.append("")
         lines.append("邻近 Nearby:")

@@ -5,7 +5,9 @@ import click
 from zoning import __version__
 from zoning.cli.batch import batch
 from zoning.cli.demo import demo
+from zoning.cli.diff import diff
 from zoning.cli.eligible import eligible
+from zoning.cli.importer import import_command
 from zoning.cli.map import map_command
 from zoning.cli.records import records
 from zoning.cli.rescreen import rescreen
@@ -30,6 +32,7 @@ def main():
       zoning validate data/packs/huzhou-demo
       zoning demo
       zoning map data/packs/huzhou-demo --out pack.html
+      zoning diff packs/old packs/new --map changes.html
       zoning serve --port 8000
     """
 
@@ -43,3 +46,5 @@ main.add_command(map_command)
 main.add_command(serve)
 main.add_command(records)
 main.add_command(rescreen)
+main.add_command(diff)
+main.add_command(import_command)

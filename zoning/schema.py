@@ -7,7 +7,7 @@ nearest valid value where one exists.
 
 import datetime as _dt
 from functools import cached_property
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, field_validator, model_validator
 from rapidfuzz import process as _fuzz
@@ -100,6 +100,9 @@ class Manifest(BaseModel):
     rasters: dict[StrictStr, RasterRef] = {}
     quotas: Optional[StrictStr] = None
     rules: StrictStr
+    #: Where the pack came from (``zoning import`` writes it: source files and their
+    #: sha256, encodings, CRSs, import time, engine version); free-form, never judged.
+    provenance: Optional[dict[StrictStr, Any]] = None
 
 
 class Offset(BaseModel):

@@ -12,7 +12,7 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
-NAMES = ["01_screen_a_site", "02_screen_many_sites", "03_check_the_zoning", "05_where_could_it_go"]
+NAMES = ["01_screen_a_site", "02_screen_many_sites", "03_check_the_zoning", "04_compare_versions", "05_where_could_it_go"]
 
 
 @pytest.mark.skipif(not offline_available(), reason="offline assets not installed (make assets)")
@@ -38,6 +38,8 @@ def test_notebook_runs_offline(name, tmp_path, monkeypatch):
         assert (work / "out" / "01_report.pdf").stat().st_size > 10_000
     if name == "02_screen_many_sites":
         assert (work / "out" / "02_candidates.html").is_file()
+    if name == "04_compare_versions":
+        assert "ZH" in (work / "out" / "04_diff_map.html").read_text(encoding="utf-8")
     if name == "05_where_could_it_go":
         assert (work / "out" / "05_where_could_it_go.html").read_text(encoding="utf-8").count("<iframe srcdoc=") == 2
         for code in ("2614", "5990"):

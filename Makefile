@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 WEB    := .cache/web
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench bench-batch bench-eligibility demo-pack packs clean web sysdeps serve assets
+.PHONY: install demo test bench bench-batch bench-eligibility demo-pack packs clean web sysdeps serve assets qgis-plugin
 
 install: $(STAMP)
 
@@ -96,6 +96,15 @@ demo-pack: install
 # Rebuild the small test packs under tests/data/packs.
 packs: install
 	$(BIN)/python tests/data/make_packs.py
+
+# The QGIS Processing plugin (qgis/zoning_qgis) as a zip for Plugins ▸ Install from ZIP.
+qgis-plugin: dist/zoning_qgis.zip
+
+dist/zoning_qgis.zip: $(wildcard qgis/zoning_qgis/*)
+	@mkdir -p dist
+	rm -f $@
+	cd qgis && $(PYTHON) -c "import sys, zipfile, pathlib; z = zipfile.ZipFile('../$@', 'w', zipfile.ZIP_DEFLATED); [z.write(p, p.as_posix()) for p in sorted(pathlib.Path('zoning_qgis').rglob('*')) if p.is_file() and '__pycache__' not in p.parts]; z.close()"
+	@echo "built $@ (QGIS: Plugins ▸ Manage and Install Plugins ▸ Install from ZIP)"
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

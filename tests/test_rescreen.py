@@ -326,3 +326,29 @@ def test_newest_version_by_effective_then_version_string(tmp_path):
     assert rec["pack"]["version"] == "1.0"
     assert svc.served("grid-test", "1.0", rec["pack"]["digest"]) is svc.pack("grid-test@1.0")
     assert "Z-AIR" in svc.screening_map(rec["screening_id"], offline=True)
+
+
+def test_uploaded_and_converted_sites_are_screened_as_stored(service_db, tmp_path):
+    """An uploaded shapefile (its project from form fields) and a GCJ-02 point are screened again as they were screened."""
+    from service_support import site_files
+
+    svc, url = service_db
+    name, data = site_files(tmp_path)["shapefile"]
+    up = svc.screen_upload(data, name, {"industry": "6550", "construction": "new"})
+    units = svc.pack().units
+    pt = units[units["unit_code"] == "ZH33052120001"].geometry.iloc[0].representative_point()
+    gcj = svc.screen_feature(_json({"type": "Feature", "properties": {"industry": "6550", "construction": "new"},
+                                    "geometry": {"type": "Point", "coordinates": [pt.x + 0.0046, pt.y - 0.0024]}}), gcj02=True)
+    assert svc.screening(gcj["screening_id"])["request"]["options"]["webmap"] == "gcj02"
+    out = tmp_path / "changes.csv"
+    res = run("--pack", new_version(tmp_path), "--db", url, "-o", out)
+    assert res.exit_code == 0, res.output
+    rows = read_changes(out)
+    r = rows[up["screening_id"]]
+    assert (r["old_verdict"], r["new_verdict"], r["changed"]) == ("needs_information", "prohibited", "true")
+    assert r["reason"] == "T-NEW-01 fires only in new (prohibit at ZH33052120001)"
+    g = rows[gcj["screening_id"]]
+    assert "ZH33052120001" in {u["unit_code"] for u in gcj["units"]}  # GCJ-02 → CGCS2000 shifted it into the key unit
+    assert (g["old_verdict"], g["new_verdict"], g["changed"]) == (gcj["verdict"], "prohibited", "true")
+    same = run("--pack", GRID, "--db", url, "-o", out)
+    assert same.exit_code == 0 and all(x["changed"] == "false" and x["reason"] == "" for x in read_changes(out).values())

@@ -440,3 +440,56 @@ def test_cli_error_is_one_line_exit_2(tmp_path):
 
 def test_errors_are_zoning_errors():
     assert issubclass(OfficialDataError, PackError) and issubclass(OfficialDataError, ZoningError)
+
+
+def test_zipped_gbk_shapefile_without_cpg(tmp_path):
+    import zipfile
+
+    units = write_units(tmp_path / "units.shp", cpg=False, crs=4528)
+    archive = tmp_path / "管控单元.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in sorted(tmp_path.glob("units.*")):
+            zf.write(part, f"成果/{part.name}" if part.suffix != ".zip" else part.name)
+    with pytest.warns(OfficialDataWarning, match=r"units\.dbf has no \.cpg.*GBK"):
+        out = import_official(archive, tmp_path / "pack", id="anji", version="1", region=REGION, effective="2024-06-01")
+    assert list(load_pack(out).units["unit_name"]) == NAMES
+    rec = manifest(out)["provenance"]["sources"]["units"]
+    assert rec["layer"] == "成果/units.shp" and rec["crs"] == "EPSG:4528" and list(rec["sha256"]) == ["管控单元.zip"]
+
+
+def test_zip_with_two_shapefiles_needs_a_layer(tmp_path):
+    import zipfile
+
+    write_units(tmp_path / "a.shp")
+    write_red_line(tmp_path / "b.shp")
+    archive = tmp_path / "all.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in sorted(tmp_path.glob("[ab].*")):
+            zf.write(part, part.name)
+    with pytest.raises(OfficialDataError, match=r"all\.zip holds 2 shapefiles \(a\.shp, b\.shp\); expected one — pick one with 'layer:'"):
+        imported(tmp_path, archive)
+    (tmp_path / "m.yaml").write_text("units: {layer: a}\n", encoding="utf-8")
+    assert len(load_pack(imported(tmp_path, archive, mapping=tmp_path / "m.yaml")).units) == 3
+
+
+def test_mapping_encoding_overrides_detection(tmp_path):
+    units = write_units(tmp_path / "u.shp", cpg=False, categories=["1", "2", "3"])
+    (tmp_path / "m.yaml").write_text("units: {encoding: ISO-8859-1}\n", encoding="utf-8")
+    out = imported(tmp_path, units, mapping=tmp_path / "m.yaml")
+    assert manifest(out)["provenance"]["sources"]["units"]["encoding"] == "ISO-8859-1 (mapping file)"
+    assert load_pack(out).units["unit_name"].iloc[0] != NAMES[0]  # what the user asked for, mojibake and all
+
+
+def test_zone_prefix_wins_over_the_prj_central_meridian(tmp_path):
+    units = write_units(tmp_path / "units.shp", crs=4528)  # zone 40 eastings (40…)
+    units.with_suffix(".prj").write_text(CRS.from_epsg(4548).to_wkt("WKT1_ESRI"))  # CM 117°E, no prefix
+    with pytest.warns(OfficialDataWarning, match=r"carry one \(zone 40\); read it as EPSG:4528"):
+        out = import_official(units, tmp_path / "pack", id="anji", version="1", region=REGION, effective="2024-06-01")
+    assert same_shape(load_pack(out).units.geometry.iloc[2], unit_boxes()[2])
+
+
+def test_validator_warnings_name_the_source_file(tmp_path, units_shp):
+    gdf = gpd.GeoDataFrame({"HXBM": ["HX-2"], "HXMC": ["跨单元红线"]}, geometry=[shapely.box(X0 + 1.2 * W, Y0 + 0.2 * W, X0 + 1.4 * W, Y0 + 0.4 * W)], crs=4490)
+    pyogrio.write_dataframe(gdf, tmp_path / "红线.shp", encoding="GBK")
+    with pytest.warns(OfficialDataWarning, match=r"^红线\.shp: red_line outside: HX-2: .* lies outside priority units"):
+        import_official(units_shp, tmp_path / "pack", id="anji", version="1", region=REGION, effective="2024-06-01", red_line=tmp_path / "红线.shp")

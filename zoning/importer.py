@@ -26,6 +26,7 @@ import re
 import shutil
 import tempfile
 import warnings as _warnings
+import zipfile
 from pathlib import Path
 from typing import Literal, Optional, Union
 
@@ -349,30 +350,70 @@ def _join(names, limit=20):
 # ----------------------------------------------------------------- reading layers
 
 
-def _encoding_for(path, what, override, notes):
+def _shapefile_sidecars(path, member):
+    """``(.cpg text or None, .dbf name, .dbf bytes or None)`` of a shapefile, or of ``member`` in a zip."""
+    if member is None:
+        parts = {p.suffix.lower(): p for p in _parts(path)}
+        cpg, dbf = parts.get(".cpg"), parts.get(".dbf")
+        return (
+            cpg.read_bytes().decode("ascii", "replace").strip() if cpg else None,
+            dbf.name if dbf else f"{path.stem}.dbf",
+            dbf.read_bytes() if dbf else None,
+        )
+    stem = member[:-4].lower()
+    with zipfile.ZipFile(path) as zf:
+        names = {n.lower(): n for n in zf.namelist()}
+        cpg, dbf = names.get(stem + ".cpg"), names.get(stem + ".dbf")
+        return (
+            zf.read(cpg).decode("ascii", "replace").strip() if cpg else None,
+            Path(dbf or member[:-4] + ".dbf").name,
+            zf.read(dbf) if dbf else None,
+        )
+
+
+def _encoding_for(path, member, what, override, notes):
     """The encoding to read a layer's attributes with, and how it was decided."""
     if override:
         return override, f"{override} (mapping file)"
-    if path.suffix.lower() != ".shp":
+    shapefile = member is not None or path.suffix.lower() == ".shp"
+    if not shapefile:
         return None, "UTF-8" if path.suffix.lower() in {".gpkg", ".geojson", ".json", ".fgb"} else "as GDAL reads it"
-    cpg = next((p for p in _parts(path) if p.suffix.lower() == ".cpg"), None)
-    if cpg is not None:
-        declared = cpg.read_bytes().decode("ascii", "replace").strip()
+    declared, dbf_name, data = _shapefile_sidecars(path, member)
+    if declared is not None:
         return None, f"{declared} (.cpg)"
-    dbf = next((p for p in _parts(path) if p.suffix.lower() == ".dbf"), None)
-    if dbf is None:
-        raise OfficialDataError(f"{path.name}: the shapefile has no .dbf beside it, so its attributes (unit codes, names, categories) are missing; copy {path.stem}.dbf next to it")
+    if data is None:
+        raise OfficialDataError(f"{path.name}: the shapefile has no {dbf_name}, so its attributes (unit codes, names, categories) are missing; put {dbf_name} beside the .shp")
     from zoning.site import dbf_text_encoding
 
-    found = dbf_text_encoding(dbf.read_bytes())
+    found = dbf_text_encoding(data)
     if found is None:
         return None, "ASCII (no .cpg; all text is ASCII)"
     if found == "UTF-8":
         return "UTF-8", "UTF-8 (no .cpg; detected)"
     if found == "GB18030":
-        _warn(f"{what} {path.name}: {dbf.name} has no .cpg; its text is not UTF-8 but decodes as GBK (GB18030) and was read so (give units.encoding etc. in the mapping file if that is wrong)", notes)
+        _warn(f"{what} {path.name}: {dbf_name} has no .cpg; its text is not UTF-8 but decodes as GBK (GB18030) and was read so (give 'encoding:' in the mapping file if that is wrong)", notes)
         return "GB18030", "GBK/GB18030 (no .cpg; detected)"
-    raise OfficialDataError(f"{what} {path.name}: {dbf.name} has no .cpg and its text is neither UTF-8 nor GBK; say which encoding it is with 'encoding:' in the mapping file, or add a .cpg")
+    raise OfficialDataError(f"{what} {path.name}: {dbf_name} has no .cpg and its text is neither UTF-8 nor GBK; say which encoding it is with 'encoding:' in the mapping file, or add a .cpg")
+
+
+def _zip_member(path, what, layer):
+    """The .shp inside a zip archive (``layer`` picks one by its name when there are several)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            shps = [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX/")]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise OfficialDataError(f"cannot read {what} file {path.name} as a zip archive: {exc}") from None
+    if layer is not None:
+        chosen = [n for n in shps if Path(n).stem == layer]
+        if not chosen:
+            raise OfficialDataError(f"{what} file {path.name} holds no shapefile {layer!r}; it holds {_join(Path(n).stem for n in shps)}")
+        return chosen[0]
+    if len(shps) != 1:
+        raise OfficialDataError(
+            f"{what} file {path.name} holds {len(shps)} shapefiles ({_join(shps)}); expected one"
+            + (" — pick one with 'layer:' in the mapping file" if shps else "")
+        )
+    return shps[0]
 
 
 def _false_easting(crs):
@@ -408,9 +449,10 @@ def _fix_zone_prefix(gdf, crs, what, display, notes):
     zone = round(cm / 3)
     if abs(cm - 3 * zone) > 1e-9 or not 25 <= zone <= 45:
         return crs
-    if fe < PREFIXED_EASTING_MIN <= minx and int(minx // 1e6) == zone == int(maxx // 1e6):
-        fixed = CRS.from_epsg(gauss_kruger_epsg(zone, prefixed=True))
-        _warn(f"{what} {display}: its CRS {crs_label(crs)} has no zone prefix but the eastings carry one ({zone}……); read it as {crs_label(fixed)}", notes)
+    prefix = int(minx // 1e6) if minx >= PREFIXED_EASTING_MIN else None
+    if fe < PREFIXED_EASTING_MIN and prefix is not None and 25 <= prefix <= 45 and prefix == int(maxx // 1e6):
+        fixed = CRS.from_epsg(gauss_kruger_epsg(prefix, prefixed=True))
+        _warn(f"{what} {display}: its CRS {crs_label(crs)} has no zone prefix but the eastings carry one (zone {prefix}); read it as {crs_label(fixed)}", notes)
         return fixed
     if fe >= PREFIXED_EASTING_MIN and maxx < PREFIXED_EASTING_MIN and 0 < minx:
         fixed = CRS.from_epsg(gauss_kruger_epsg(zone, prefixed=False))
@@ -427,12 +469,14 @@ def _read_layer(path, what, section, user_crs, notes):
     display = path.name
     if not path.exists():
         raise OfficialDataError(f"{what} file {path} does not exist")
-    encoding, encoding_note = _encoding_for(path, what, section.encoding, notes)
+    member = _zip_member(path, what, section.layer) if path.suffix.lower() == ".zip" else None
+    source = f"/vsizip/{path}/{member}" if member else path
+    encoding, encoding_note = _encoding_for(path, member, what, section.encoding, notes)
     try:
-        layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+        layers = [str(row[0]) for row in pyogrio.list_layers(source)]
     except Exception as exc:  # GDAL says why; one line
         raise OfficialDataError(f"cannot read {what} file {display}: {str(exc).splitlines()[0]}") from None
-    layer = section.layer
+    layer = section.layer if member is None else None
     if layer is not None and layer not in layers:
         hint = nearest(layer, layers)
         raise OfficialDataError(f"{what} file {display} has no layer {layer!r}; its layers are {_join(layers)}" + (f" — did you mean {hint!r}?" if hint else ""))
@@ -441,7 +485,7 @@ def _read_layer(path, what, section, user_crs, notes):
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
-            gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+            gdf = pyogrio.read_dataframe(source, layer=layer, encoding=encoding)
     except Exception as exc:  # noqa: BLE001 — GDAL/pyogrio errors: one line, never a traceback
         raise OfficialDataError(f"cannot read {what} file {display}: {str(exc).splitlines()[0]}") from None
     if not len(gdf):
@@ -475,7 +519,7 @@ def _read_layer(path, what, section, user_crs, notes):
     record = {
         "file": display,
         "sha256": {p.name: _sha256(p) for p in _parts(path)},
-        "layer": layer or layers[0],
+        "layer": member if member else (layer or layers[0]),
         "features": len(gdf),
         "encoding": encoding_note,
         "crs": crs_note,
@@ -828,20 +872,29 @@ def _write_yaml(path, data, header):
     path.write_text(header + text, encoding="utf-8")
 
 
+def _source_of(problem, displays):
+    """The input file a validator problem on ``layers.gpkg`` comes from."""
+    layer = next((n for n in ("units", "red_line", "zones") if problem.message.startswith(n + " ")), None)
+    if layer is None and problem.kind in {"unit_code", "category", "category_digit", "unit_region", "zone_type", "medium"}:
+        layer = "zones" if problem.kind in {"zone_type", "medium"} else "units"
+    return displays.get(layer, "the imported pack")
+
+
+def _validation_warnings(problems, displays, out, shown=5):
+    """The validator's warnings on the new pack (red lines outside priority units, slivers…), a few in full."""
+    for p in problems[:shown]:
+        _warnings.warn(f"{_source_of(p, displays)}: {p.message}", OfficialDataWarning, stacklevel=3)
+    if len(problems) > shown:
+        _warnings.warn(f"… and {len(problems) - shown} more validation warnings like these; `zoning validate {out}` lists them all", OfficialDataWarning, stacklevel=3)
+
+
 def _validate(tmp, displays):
     from zoning.pack import validate_pack
 
     report = validate_pack(tmp, topology=True)
     if report.ok:
         return report
-    problems = []
-    for p in report.errors:
-        layer = next((n for n in ("units", "red_line", "zones") if p.message.startswith(n + " ")), None)
-        if layer is None and p.kind in {"unit_code", "category", "category_digit", "unit_region"}:
-            layer = "units"
-        src = displays.get(layer, "the imported pack")
-        problems.append(_problem(src, p.message))
-    _refuse(problems)
+    _refuse([_problem(_source_of(p, displays), p.message) for p in report.errors])
 
 
 def import_official(units, out, *, id, version, region, name=None, effective=None, list_table=None, red_line=None, zones=None, mapping=None, crs=None, tolerance_m2=1.0, force=False):
@@ -983,8 +1036,7 @@ def import_official(units, out, *, id, version, region, name=None, effective=Non
         )
         _write_yaml(tmp / "rules.yaml", {"clauses": RED_LINE_CLAUSES if "red_line" in layers else []}, rules_header)
         report = _validate(tmp, displays)
-        for p in report.warnings:
-            _warnings.warn(f"{displays.get('units')}: {p.message}" if p.file == "layers.gpkg" else str(p), OfficialDataWarning, stacklevel=2)
+        _validation_warnings(report.warnings, displays, out)
         _check_target(out, force)
         _replace(tmp, out)
     except BaseException:

@@ -52,14 +52,24 @@ def import_command(units_file, out, pack_id, version, region, name, effective, l
     for w in caught:
         if issubclass(w.category, OfficialDataWarning):
             click.echo(f"zoning: warning: {w.message}", err=True)
-    from zoning.pack import load_pack
+    click.echo(_summary(path, pack_id, version))
 
-    pack = load_pack(path, cache=False, topology=False)
-    counts = pack.units["category"].value_counts()
+
+def _summary(path, pack_id, version):
+    """One line on what was written (read back without geometries: the pack was validated already)."""
+    import pyogrio
+    import yaml
+
+    gpkg = path / "layers.gpkg"
+    layers = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
+    units = pyogrio.read_dataframe(gpkg, layer="units", read_geometry=False)
+    counts = units["category"].value_counts()
     by_cat = ", ".join(f"{counts.get(c, 0)} {c}" for c in ("priority", "key", "general"))
-    texts = [f for f in ("spatial_layout", "emission_control", "risk_prevention", "resource_efficiency") if f in pack.units.columns]
-    with_text = int(pack.units[texts].notna().any(axis=1).sum()) if texts else 0
-    click.echo(
-        f"wrote {path}: {pack.id} {pack.version}, {len(pack.units)} units ({by_cat}), {with_text} with list text, "
-        f"{len(pack.red_line)} red lines, {len(pack.zones)} zones, {len(pack.clauses)} clauses; it passes `zoning validate`"
+    texts = [f for f in ("spatial_layout", "emission_control", "risk_prevention", "resource_efficiency") if f in units.columns]
+    with_text = int(units[texts].notna().any(axis=1).sum()) if texts else 0
+    n = {name: pyogrio.read_info(gpkg, layer=name)["features"] if name in layers else 0 for name in ("red_line", "zones")}
+    clauses = len(yaml.safe_load((path / "rules.yaml").read_text(encoding="utf-8"))["clauses"])
+    return (
+        f"wrote {path}: {pack_id} {version}, {len(units)} units ({by_cat}), {with_text} with list text, "
+        f"{n['red_line']} red lines, {n['zones']} zones, {clauses} clauses; it passes `zoning validate`"
     )

@@ -22,7 +22,7 @@ import shapely.geometry
 
 from conftest import GRID, box, gk
 
-__all__ = ["Server", "start_server", "free_port", "feature", "SITE_PRI", "SITE_KEY", "SITE_GENERAL", "site_files"]
+__all__ = ["Server", "start_server", "free_port", "feature", "assert_error", "SITE_PRI", "SITE_KEY", "SITE_GENERAL", "site_files"]
 
 # Sites on the grid pack (metres from its origin; see tests/data/make_packs.py).
 SITE_PRI = box(200, 200, 400, 400)  # priority unit, inside the red line
@@ -174,3 +174,15 @@ def shapefile_without_prj(tmp_path, geom=SITE_KEY):
 
 
 __all__ += ["shapefile_without_prj", "gk"]
+
+
+def assert_error(r, status, code=None):
+    """Assert an error response: its status, the JSON error shape, the request id, no traceback."""
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error", "detail", "request_id"}, body
+    assert body["request_id"] == r.headers["x-request-id"]
+    if code:
+        assert body["error"] == code, body
+    assert "Traceback" not in r.text
+    return body

@@ -7,7 +7,7 @@ import pytest
 import shapely
 
 from conftest import GRID, gk
-from service_support import SITE_GENERAL, SITE_KEY, SITE_PRI, feature, start_server
+from service_support import SITE_GENERAL, SITE_KEY, SITE_PRI, assert_error as _assert_error, feature, start_server
 from zoning.webmap import wgs84_to_gcj02
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -24,17 +24,6 @@ def server(tmp_path_factory):
 def client(server):
     with server.client() as c:
         yield c
-
-
-def _assert_error(r, status, code=None):
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) == {"error", "detail", "request_id"}, body
-    assert body["request_id"] == r.headers["x-request-id"]
-    if code:
-        assert body["error"] == code, body
-    assert "Traceback" not in r.text
-    return body
 
 
 def test_healthz_packs_docs(client):

@@ -11,7 +11,7 @@ import pytest
 import shapely
 import shapely.geometry
 
-from service_support import feature, start_server
+from service_support import assert_error as _assert_error, feature, start_server
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -46,17 +46,6 @@ def _records(server):
         return con.execute("SELECT count(*) FROM screenings").fetchone()[0]
     finally:
         con.close()
-
-
-def _assert_error(r, status, code=None):
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) == {"error", "detail", "request_id"}, body
-    assert body["request_id"] == r.headers["x-request-id"]
-    if code:
-        assert body["error"] == code, body
-    assert "Traceback" not in r.text
-    return body
 
 
 def _outcomes(rows):

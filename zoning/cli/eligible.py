@@ -35,14 +35,12 @@ def eligible(pack_dir, output, map_out, simplify_m, offline, fmt, no_cache, **fl
       zoning eligible --industry 2614 --construction new --emission VOCs=5 --fuel natural_gas -o chem.gpkg --map chem.html
       zoning eligible --pack PACK --project plant.yaml -o where.parquet --format json
     """
-    from zoning.io.write import POLYGON_SUFFIXES
-    from zoning.errors import SiteError
-
     from pathlib import Path
 
-    suffix = Path(output).suffix.lower()
-    if suffix not in POLYGON_SUFFIXES:
-        raise SiteError(f"cannot write {Path(output).name!r}: unknown output type {suffix or '(no suffix)'!r}; expected OUT.gpkg, OUT.parquet or OUT.geojson")
+    from zoning.errors import SiteError
+    from zoning.io.write import POLYGON_SUFFIXES, output_kind
+
+    output_kind(Path(output), POLYGON_SUFFIXES, "OUT.gpkg, OUT.parquet or OUT.geojson")  # refuse before the work
     if map_out and Path(map_out).suffix.lower() not in (".html", ".htm"):
         raise SiteError(f"--map writes an HTML page; expected OUT.html, got {Path(map_out).name!r}")
     pack = open_pack(pack_dir)

@@ -30,7 +30,7 @@ import shapely
 from zoning.errors import SiteError
 from zoning.vocab import VERDICTS
 
-__all__ = ["open_writer", "Writer", "JsonlWriter", "OUTPUT_SUFFIXES", "temporary_path", "write_polygons", "POLYGON_SUFFIXES"]
+__all__ = ["open_writer", "Writer", "JsonlWriter", "OUTPUT_SUFFIXES", "temporary_path", "write_polygons", "POLYGON_SUFFIXES", "output_kind"]
 
 _WKT_DECIMALS = 9  # lon/lat to 0.1 mm
 
@@ -354,13 +354,18 @@ def open_writer(path, crs):
     zoning.errors.SiteError: cannot write 'out.shp': unknown output type '.shp'; expected OUT.gpkg, OUT.parquet, OUT.csv or OUT.xlsx
     """
     path = Path(path)
-    cls = OUTPUT_SUFFIXES.get(path.suffix.lower())
-    if cls is None:
+    return output_kind(path, OUTPUT_SUFFIXES, "OUT.gpkg, OUT.parquet, OUT.csv or OUT.xlsx")(path, crs)
+
+
+def output_kind(path, kinds, expected):
+    """``kinds[suffix]`` of an output path; refuse an unknown suffix or a missing directory."""
+    kind = kinds.get(path.suffix.lower())
+    if kind is None:
         shown = repr(path.suffix) if path.suffix else "(no suffix)"
-        raise SiteError(f"cannot write {path.name!r}: unknown output type {shown}; expected OUT.gpkg, OUT.parquet, OUT.csv or OUT.xlsx")
+        raise SiteError(f"cannot write {path.name!r}: unknown output type {shown}; expected {expected}")
     if path.parent and not path.parent.exists():
         raise SiteError(f"cannot write {str(path)!r}: the directory {str(path.parent)!r} does not exist")
-    return cls(path, crs)
+    return kind
 
 
 class JsonlWriter(Writer):
@@ -402,12 +407,7 @@ def write_polygons(frame, path, *, layer=None):
     zoning.errors.SiteError: cannot write 'out.shp': unknown output type '.shp'; expected OUT.gpkg, OUT.parquet or OUT.geojson
     """
     path = Path(path)
-    driver = POLYGON_SUFFIXES.get(path.suffix.lower())
-    if driver is None:
-        shown = repr(path.suffix) if path.suffix else "(no suffix)"
-        raise SiteError(f"cannot write {path.name!r}: unknown output type {shown}; expected OUT.gpkg, OUT.parquet or OUT.geojson")
-    if path.parent and not path.parent.exists():
-        raise SiteError(f"cannot write {str(path)!r}: the directory {str(path.parent)!r} does not exist")
+    driver = output_kind(path, POLYGON_SUFFIXES, "OUT.gpkg, OUT.parquet or OUT.geojson")
     tmp = temporary_path(path)
     try:
         if driver == "Parquet":

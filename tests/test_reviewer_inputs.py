@@ -203,3 +203,17 @@ def test_no_datum_warning_where_both_readings_agree():
     here = "119.95,30.55"
     assert verdict_outcome(pack.screen(here, project)) == verdict_outcome(pack.screen(here, project, webmap="gcj02"))
     assert not any("datum" in w for w in _warnings_of([here]))
+
+
+def test_a_site_file_over_the_size_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    """Issue 12 (11): `zoning screen` read a 216 MB site file whole (5.3 GB); a site file is
+    now limited (100 MiB by default, ZONING_MAX_SITE_BYTES)."""
+    path = tmp_path / "big.geojson"
+    path.write_text('{"type": "Point", "coordinates": [119.95, 30.55]}' + " " * 4096, encoding="utf-8")
+    monkeypatch.setenv("ZONING_MAX_SITE_BYTES", "1024")
+    with pytest.raises(SiteError, match=r"big.geojson is 0\.0 MiB; one site's file may be at most 0\.0 MiB \(set ZONING_MAX_SITE_BYTES"):
+        read_site(path)
+    res = CliRunner().invoke(main, ["screen", str(path), "--industry", "2614"])
+    assert res.exit_code == 2 and "ZONING_MAX_SITE_BYTES" in res.stderr and "Traceback" not in res.output
+    monkeypatch.setenv("ZONING_MAX_SITE_BYTES", "1000000")
+    assert read_site(path).kind == "point"

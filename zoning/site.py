@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import sys
 import tempfile
@@ -665,6 +666,21 @@ def _suffix_format(path, display):
     return suffix
 
 
+#: Largest site file ``read_site`` opens (bytes); ``ZONING_MAX_SITE_BYTES`` overrides. A site
+#: is one project's boundary: a file this large is a mistake (or many sites: ``zoning batch``),
+#: and reading it whole would take several times its size in memory.
+MAX_SITE_BYTES = 100 * 2**20
+
+
+def max_site_bytes():
+    """The site-file size limit in bytes (``ZONING_MAX_SITE_BYTES`` or :data:`MAX_SITE_BYTES`)."""
+    raw = os.environ.get("ZONING_MAX_SITE_BYTES")
+    try:
+        return int(raw) if raw else MAX_SITE_BYTES
+    except ValueError:
+        raise SiteError(f"ZONING_MAX_SITE_BYTES must be a number of bytes, got {raw!r}") from None
+
+
 def _read_file(path, layer, *, display, user_crs, opts=_Options()):
     if not path.exists():
         raise SiteError(f"site file {str(path)!r} does not exist; expected {_EXPECTED_SOURCES}")
@@ -678,6 +694,12 @@ def _read_file(path, layer, *, display, user_crs, opts=_Options()):
     fmt = SITE_SUFFIXES[suffix]
     if size == 0:
         raise SiteError(f"{display} is empty (0 bytes); expected a {fmt} file")
+    limit = max_site_bytes()
+    if size > limit:
+        raise SiteError(
+            f"{display} is {size / 2**20:,.1f} MiB; one site's file may be at most {limit / 2**20:,.1f} MiB "
+            "(set ZONING_MAX_SITE_BYTES to allow more; for many sites in one file use `zoning batch`, which reads it in chunks)"
+        )
     if suffix in {".geojson", ".json"}:
         text = _decode(_read_bytes(path, display), display)
         return _from_geojson_text(text, what=display, label=display)

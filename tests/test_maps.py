@@ -65,6 +65,18 @@ def test_offline_map_loads_nothing_from_the_network(grid_verdict):
     assert "url(\"data:image/png;base64," in text  # with the layer-control icon
 
 
+@needs_assets
+def test_default_map_is_self_contained_and_keeps_the_basemap(grid_verdict, monkeypatch):
+    """Issue 14 (7): with the local copies at hand a map inlines Leaflet by default, so it opens
+    without a network (only the basemap needs one); --online links the CDN as folium does."""
+    monkeypatch.delenv("ZONING_OFFLINE", raising=False)
+    text = html_of(verdict_map(grid_verdict))
+    assert not re.search(r"<script[^>]+src=[\"']https?:", text)
+    assert "tile.openstreetmap.org" in text  # the basemap joins in when online
+    online = html_of(verdict_map(grid_verdict, offline=False))
+    assert re.search(r"<script[^>]+src=[\"']https?:", online)
+
+
 def test_env_var_makes_maps_offline(grid_verdict, monkeypatch):
     monkeypatch.setenv("ZONING_OFFLINE", "1")
     if not offline_available():

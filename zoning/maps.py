@@ -11,7 +11,10 @@ verdict map is a few hundred kB. The basemap is OpenStreetMap, which is aligned 
 WGS84/CGCS2000; never a GCJ-02 tile layer (AMap, Tencent), which would sit 100–700 m off.
 With ``offline=True`` (or ``ZONING_OFFLINE=1`` in the environment) Leaflet is inlined from
 the local copies (:mod:`zoning.assets`) and the basemap is left out, so the file renders
-with no network at all.
+with no network at all. By default (``offline=None``) Leaflet is inlined too whenever the
+local copies are at hand (an installed wheel always has them) and the basemap is kept: the
+map's layers then show without a network and the basemap joins in when there is one.
+``offline=False`` links Leaflet from its CDN, as folium does.
 """
 
 import functools
@@ -99,6 +102,14 @@ def _offline(offline):
     if offline is None:
         return os.environ.get("ZONING_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
     return bool(offline)
+
+
+def _inline(offline):
+    """Whether to inline Leaflet: offline, or by default (``offline=None``) when the local
+    copies are at hand, so that a map opens without a network (only the basemap needs one)."""
+    from zoning.assets import offline_available
+
+    return _offline(offline) or (offline is None and offline_available())
 
 
 # ---------------------------------------------------------------- geometry helpers
@@ -432,6 +443,7 @@ def verdict_map(verdict, *, offline=None, buffer_m=None, tiles="OpenStreetMap", 
     True
     """
     site, pack = _site_and_pack(verdict, site, pack)
+    inline = _inline(offline)
     offline = _offline(offline)
     d = verdict.to_dict()
     epsg, site_gk, window = _window(site, pack, buffer_m)
@@ -490,7 +502,7 @@ def verdict_map(verdict, *, offline=None, buffer_m=None, tiles="OpenStreetMap", 
     if demo:
         root.add_child(_demo_note(), name="zoning_demo_note")
     folium.LayerControl(collapsed=False).add_to(m)
-    if offline:
+    if inline:
         _make_offline(m)
     return m
 
@@ -569,6 +581,7 @@ def diff_map(diff, old, new, *, offline=None, tiles="OpenStreetMap", simplify_de
     >>> "zoning-diff-summary" in m.get_root().render()
     True
     """
+    inline = _inline(offline)
     offline = _offline(offline)
     e = html.escape
     rows = _diff_rows(diff, old, new)
@@ -625,7 +638,7 @@ def diff_map(diff, old, new, *, offline=None, tiles="OpenStreetMap", simplify_de
     if is_demo(new.name):
         m.get_root().html.add_child(_demo_note(), name="zoning_demo_note")
     folium.LayerControl(collapsed=False).add_to(m)
-    if offline:
+    if inline:
         _make_offline(m)
     return m
 
@@ -659,6 +672,7 @@ def pack_map(pack, *, offline=None, tolerance_m=None, tiles="OpenStreetMap"):
     >>> "leaflet-search" in m.get_root().render()
     True
     """
+    inline = _inline(offline)
     offline = _offline(offline)
     bounds = pack.units.total_bounds
     epsg = gk_zone_epsg((bounds[0] + bounds[2]) / 2)
@@ -691,7 +705,7 @@ def pack_map(pack, *, offline=None, tolerance_m=None, tiles="OpenStreetMap"):
     if demo:
         root.add_child(_demo_note(), name="zoning_demo_note")
     folium.LayerControl(collapsed=False).add_to(m)
-    if offline:
+    if inline:
         _make_offline(m, plugins=[search])
     return m
 
@@ -718,6 +732,7 @@ def screening_map(table, *, pack=None, offline=None, id_column=None, tiles="Open
     -------
     folium.Map
     """
+    inline = _inline(offline)
     offline = _offline(offline)
     gdf = table.to_crs(CGCS2000) if table.crs is not None else table.set_crs(CGCS2000)
     id_column = id_column or next((c for c in ("site_id", "id", "name") if c in gdf.columns), None)
@@ -763,7 +778,7 @@ def screening_map(table, *, pack=None, offline=None, id_column=None, tiles="Open
     if pack is not None and is_demo(pack.name):
         root.add_child(_demo_note(), name="zoning_demo_note")
     folium.LayerControl(collapsed=False).add_to(m)
-    if offline:
+    if inline:
         _make_offline(m)
     return m
 
@@ -785,6 +800,7 @@ def eligibility_map(elig, *, offline=None, tiles="OpenStreetMap", simplify_m=Non
     """
     from zoning.eligibility import simplify_coverage
 
+    inline = _inline(offline)
     offline = _offline(offline)
     gdf = elig.frame
     bounds = gdf.total_bounds if len(gdf) else (119.0, 30.0, 121.0, 31.0)
@@ -842,7 +858,7 @@ def eligibility_map(elig, *, offline=None, tiles="OpenStreetMap", simplify_m=Non
     if is_demo(str(elig.pack.get("name", ""))) or "demo" in str(elig.pack.get("id", "")):
         root.add_child(_demo_note(), name="zoning_demo_note")
     folium.LayerControl(collapsed=False).add_to(m)
-    if offline:
+    if inline:
         _make_offline(m)
     return m
 

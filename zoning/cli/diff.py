@@ -16,7 +16,7 @@ __all__ = ["diff"]
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), help="Output format (default: text on a terminal, JSON otherwise).")
 @click.option("--map", "map_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html",
               help="Write a map of the changes: added green, removed red, changed orange.")
-@click.option("--offline/--online", default=None, help="--offline: the map inlines Leaflet and needs no network (no basemap). Default: $ZONING_OFFLINE, else online.")
+@click.option("--offline/--online", default=None, help="--offline: the map inlines Leaflet and needs no network (no basemap). --online: Leaflet from its CDN. Default: $ZONING_OFFLINE, else Leaflet inlined when its local copies are at hand, with the basemap.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the packs differ (as `git diff --exit-code`); default: 0 whenever the diff ran.")
 @user_errors
 def diff(old_pack, new_pack, fmt, map_out, offline, exit_code):

@@ -18,7 +18,7 @@ __all__ = ["eligible"]
               help="Polygons (EPSG:4490) with verdict, verdict_zh, blocking, missing, area_m2.")
 @click.option("--map", "map_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html", help="Write a map coloured by verdict.")
 @click.option("--simplify-m", type=float, default=None, help="Simplify the map's polygons by this many metres (default: 1/4000 of its extent; 0: none). OUT is never simplified.")
-@click.option("--offline/--online", default=None, help="--offline: the map inlines local copies of Leaflet (no basemap). Default: $ZONING_OFFLINE, else online.")
+@click.option("--offline/--online", default=None, help="--offline: the map inlines local copies of Leaflet (no basemap). --online: Leaflet from its CDN. Default: $ZONING_OFFLINE, else Leaflet inlined when its local copies are at hand, with the basemap.")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", help="json: print the area by verdict as JSON on stdout.")
 @click.option("--no-cache", is_flag=True, help="Compute again even if this pack and project were asked before.")
 @user_errors

@@ -12,7 +12,7 @@ __all__ = ["map_command"]
 @click.command("map")
 @click.argument("pack_dir", metavar="[PACK]", required=False, type=click.Path(file_okay=False))
 @click.option("--out", "out", default="pack.html", show_default=True, type=click.Path(dir_okay=False, writable=True), help="The HTML file to write.")
-@click.option("--offline/--online", default=None, help="--offline: inline local copies of Leaflet; no network needed (no basemap). Default: $ZONING_OFFLINE, else online.")
+@click.option("--offline/--online", default=None, help="--offline: inline local copies of Leaflet; no network needed (no basemap). --online: Leaflet from its CDN. Default: $ZONING_OFFLINE, else Leaflet inlined when its local copies are at hand, with the basemap.")
 @click.option("--tolerance-m", type=float, help="Simplification tolerance in metres (default: 1/5000 of the pack's extent, at least 10 m).")
 @user_errors
 def map_command(pack_dir, out, offline, tolerance_m):

@@ -65,7 +65,7 @@ def _datum_check(verdict, as_gcj02):
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the verdict JSON to this file as well.")
 @click.option("--map", "map_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html", help="Write an interactive map of the site over the zoning.")
 @click.option("--report", "report_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html|OUT.pdf", help="Write a printable report (HTML, or PDF by the suffix).")
-@click.option("--offline/--online", default=None, help="--offline: maps and reports inline local copies of Leaflet and need no network (no basemap). Default: $ZONING_OFFLINE, else online.")
+@click.option("--offline/--online", default=None, help="--offline: maps and reports inline local copies of Leaflet and need no network (no basemap). --online: Leaflet from its CDN. Default: $ZONING_OFFLINE, else Leaflet inlined when its local copies are at hand, with the basemap.")
 @user_errors
 def screen(site, pack_dir, crs, gcj02, bd09, layer, encoding, repair, fmt, output, map_out, report_out, offline, **flags):
     """Screen SITE and print the verdict: prohibited, needs information, conditional or permitted.

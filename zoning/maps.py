@@ -418,8 +418,9 @@ def verdict_map(verdict, *, offline=None, buffer_m=None, tiles="OpenStreetMap", 
     verdict : Verdict
         A verdict from :meth:`Pack.screen` (it keeps the site geometry and the pack).
     offline : bool, optional
-        Inline Leaflet from the local copies and leave out the basemap, so the file renders
-        with no network. Default: ``$ZONING_OFFLINE``, else False.
+        True: inline Leaflet from the local copies and leave out the basemap, so the file
+        renders with no network. False: link Leaflet from its CDN. Default: ``$ZONING_OFFLINE``,
+        else Leaflet inlined when the local copies are at hand, with the basemap.
     buffer_m : float, optional
         How far around the site to draw the reference layers (default: 2 km, or more for
         a large site or long ``near`` distances).
@@ -564,7 +565,7 @@ def diff_map(diff, old, new, *, offline=None, tiles="OpenStreetMap", simplify_de
     old, new : Pack
         The two packs compared.
     offline : bool, optional
-        Inline Leaflet and leave out the basemap (default ``$ZONING_OFFLINE``).
+        As for :func:`verdict_map`.
     simplify_deg : float
         Display simplification in degrees (2e-5° ≈ 2 m).
 

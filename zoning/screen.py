@@ -21,7 +21,7 @@ from zoning.bulk import VERDICT_OF_CODE, ClausePlan, verdict_columns
 from zoning.errors import SiteError, ZoningError
 from zoning.overlay import LAYERS, LINE, POINT, POLYGON, outside_error
 from zoning.pack import LAYER_FIELDS, LAYER_IDS
-from zoning.project import PROJECT_KEYS, Project, parse_project
+from zoning.project import PROJECT_KEYS, Project, _blank, parse_project
 from zoning.rules import evaluate, quota_findings, quota_table
 from zoning.verdict import Verdict, decide, deciding_findings, stated_area_fields
 
@@ -425,11 +425,9 @@ def _read_sites_frame(path, crs):
 
 
 def _is_blank(v):
-    if v is None:
-        return True
-    if isinstance(v, float) and np.isnan(v):
-        return True
-    return v is pd.NA
+    """An empty cell (None, NaN, pandas' NA/NaT); text is a value here, even blank
+    (``fuel: ""`` means "burns nothing"), and :func:`parse_project` judges it."""
+    return not isinstance(v, str) and _blank(v)
 
 
 def _project_groups(frame, default):

@@ -264,15 +264,8 @@ class Store:
             self.engine = sa.create_engine(
                 self.url, pool_pre_ping=True, pool_size=8, max_overflow=8, connect_args={"connect_timeout": 5}
             )
-        try:
+        with _opening(self):
             self._create_schema(create)
-        except StorageUnavailable:
-            self.engine.dispose()
-            raise
-        except (sa.exc.SQLAlchemyError, OSError) as e:
-            self.engine.dispose()
-            _state, message = _storage_problem(e)
-            raise StorageUnavailable(f"{message} ({self.describe()}): {_first_line(e)}") from None
 
     # ------------------------------------------------------------------ schema
 
@@ -609,6 +602,20 @@ class Store:
             self._lock_fd = None
 
 
+@contextlib.contextmanager
+def _opening(store):
+    """Opening a store: any failure disposes of its engine and is one StorageUnavailable."""
+    try:
+        yield
+    except StorageUnavailable:
+        store.engine.dispose()
+        raise
+    except (sa.exc.SQLAlchemyError, OSError) as e:
+        store.engine.dispose()
+        _state, message = _storage_problem(e)
+        raise StorageUnavailable(f"{message} ({store.describe()}): {_first_line(e)}") from None
+
+
 def _first_line(exc):
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
@@ -663,17 +670,9 @@ class RecordReader:
         else:
             kw = {"connect_args": {"connect_timeout": 5}} if self.dialect == "postgresql" else {}
             self.engine = sa.create_engine(self.url, **kw)
-        try:
-            with self.engine.connect() as conn:
-                if not sa.inspect(conn).has_table("screenings"):
-                    raise StorageUnavailable(f"{self.describe()} has no screenings table: not a record store of `zoning serve`")
-        except StorageUnavailable:
-            self.engine.dispose()
-            raise
-        except (sa.exc.SQLAlchemyError, OSError) as e:
-            self.engine.dispose()
-            _state, message = _storage_problem(e)
-            raise StorageUnavailable(f"{message} ({self.describe()}): {_first_line(e)}") from None
+        with _opening(self), self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("screenings"):
+                raise StorageUnavailable(f"{self.describe()} has no screenings table: not a record store of `zoning serve`")
 
     def records(self, *, since=None, batch=500):
         """Every record, oldest first (chain order), as dicts of the stored columns.

@@ -68,8 +68,8 @@ def _json(obj):
 @pytest.fixture()
 def service_db(tmp_path):
     """The service's handlers over a real SQLite file: ``(service, url)``."""
-    from services.handlers import Service, load_packs
-    from services.store import Store
+    from zoning.service.handlers import Service, load_packs
+    from zoning.service.store import Store
 
     url = f"sqlite:///{tmp_path / 'records.sqlite'}"
     svc = Service(load_packs([GRID]), Store(url), warm=False)
@@ -186,7 +186,7 @@ def test_rescreen_same_pack_changes_nothing_and_quota_reason(service_db, tmp_pat
 
 
 def test_since_other_packs_and_unscreenable_records(service_db, tmp_path, monkeypatch):
-    import services.store as store_mod
+    import zoning.service.store as store_mod
 
     svc, url = service_db
 
@@ -266,14 +266,14 @@ def test_bad_input_exits_2_with_one_line(service_db, tmp_path, args, message):
 
 def test_rescreen_of_many_records_in_batches(service_db, tmp_path, monkeypatch):
     """Several batches (batch size lowered), rows in record order, same answers as one record at a time."""
-    import services.rescreen as rs
+    import zoning.service.rescreen as rs
 
     svc, url = service_db
     sites = [SITE_KEY, SITE_PRI, SITE_GENERAL]
     industries = ["6550", "2614", "1713", "C"]
     made = [(sites[i % 3], {"industry": industries[i % 4], "construction": "new"}) for i in range(23)]
     recs = [screen(svc, geom, **project) for geom, project in made]
-    from services.store import RecordReader
+    from zoning.service.store import RecordReader
     from zoning import load_pack
 
     pack = load_pack(new_version(tmp_path))
@@ -295,7 +295,7 @@ def test_rescreen_of_many_records_in_batches(service_db, tmp_path, monkeypatch):
 
 
 def test_two_dirs_same_id_same_version_are_refused(tmp_path):
-    from services.handlers import load_packs
+    from zoning.service.handlers import load_packs
     from zoning.errors import PackError
 
     twin = new_version(tmp_path, version="1.0", effective="2024-01-01")
@@ -307,9 +307,9 @@ def test_two_dirs_same_id_same_version_are_refused(tmp_path):
 
 
 def test_newest_version_by_effective_then_version_string(tmp_path):
-    from services.errors import NotFound
-    from services.handlers import Service, load_packs
-    from services.store import Store
+    from zoning.service.errors import NotFound
+    from zoning.service.handlers import Service, load_packs
+    from zoning.service.store import Store
 
     a = new_version(tmp_path, version="1.9", effective="2025-01-01", name="a", clause=False)
     b = new_version(tmp_path, version="1.10", effective="2025-01-01", name="b", clause=False)

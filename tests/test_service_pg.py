@@ -37,7 +37,7 @@ def pg_url():
 
 
 def test_store_on_postgresql(pg_url):
-    from services.store import Store
+    from zoning.service.store import Store
 
     store = Store(pg_url)
     rid = store.add({"site": {"type": "Point", "coordinates": [120, 30]}, "project": {"name": "中文"}},
@@ -64,7 +64,7 @@ def _as(url, role):
 def test_insert_only_role_and_what_the_owner_can_still_do_is_detected(pg_url):
     from click.testing import CliRunner
 
-    from services.store import Store
+    from zoning.service.store import Store
     from zoning.cli import main
 
     role = f"zoning_app_{uuid.uuid4().hex[:8]}"

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from conftest import GRID
 
 from service_support import SITE_GENERAL, SITE_KEY, ZONING, feature, free_port, start_server
-from services.store import Store
+from zoning.service.store import Store
 from zoning.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -105,7 +105,7 @@ def test_recomputed_chain_is_caught_with_a_key_and_removed_tail_with_an_anchor(t
         code, out = _verify(url, "--anchor", str(anchor))
         assert code == 0 and json.loads(anchor.read_text())["seq"] == 5, out
         # someone with the file rewrites the last record and recomputes an unkeyed hash
-        from services.store import record_hash
+        from zoning.service.store import record_hash
 
         con = sqlite3.connect(tmp_path / "r.sqlite")
         con.row_factory = sqlite3.Row

@@ -49,6 +49,14 @@ def test_the_wheel_carries_its_web_assets_with_their_licences(installed):
     assert "leaflet 1.9.3: BSD-2-Clause" in notice and "leaflet-draw 1.0.4: MIT" in notice
 
 
+def test_the_wheel_installs_one_top_level_package(installed):
+    """The service lives at zoning.service; a wheel must not claim a top-level name like `services`."""
+    wheel, _ = installed
+    tops = {n.split("/")[0] for n in zipfile.ZipFile(wheel).namelist() if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"zoning"}
+    assert "zoning/service/web/index.html" in zipfile.ZipFile(wheel).namelist()
+
+
 def test_demo_and_offline_maps_from_any_directory(installed, tmp_path):
     _, venv = installed
     out = tmp_path / "demo"

@@ -19,8 +19,8 @@ def _store(db_url, create=False):
 
     import sqlalchemy as sa
 
-    from services.config import default_db_url
-    from services.store import Store
+    from zoning.service.config import default_db_url
+    from zoning.service.store import Store
 
     url = db_url or default_db_url()
     u = sa.engine.make_url(url)

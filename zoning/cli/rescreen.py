@@ -53,10 +53,10 @@ def rescreen(pack_dir, db_url, since, output):
       zoning rescreen --pack packs/huzhou-2025 --db /srv/zoning/screenings.sqlite --since 2024-06-01 -o changes.csv
       zoning rescreen --pack packs/huzhou-2025 --db postgresql://auditor@db/zoning -o changes.csv
     """
-    from services.config import default_db_url
-    from services.rescreen import COLUMNS, RescreenStats
-    from services.rescreen import rescreen as run
-    from services.store import RecordReader
+    from zoning.service.config import default_db_url
+    from zoning.service.rescreen import COLUMNS, RescreenStats
+    from zoning.service.rescreen import rescreen as run
+    from zoning.service.store import RecordReader
     from zoning.pack import load_pack
 
     since_date = _since(since)

@@ -27,7 +27,7 @@ def serve(packs, packs_dir, host, port, workers, db_url, log_level):
     Screening runs in ZONING_CPU_WORKERS processes per worker under a time budget
     (ZONING_TIME_BUDGET_S); limits (body size, features, vertices, zip sizes, JSON depth,
     header and body timeouts, connections) come from ZONING_* variables; see
-    services/config.py. OpenAPI at /openapi.json, docs at /docs.
+    zoning/service/config.py. OpenAPI at /openapi.json, docs at /docs.
 
     Two pack directories with one id and different versions are both served: `pack=ID`
     means the newest (by effective date, then version), `pack=ID@VERSION` one version;
@@ -43,9 +43,9 @@ def serve(packs, packs_dir, host, port, workers, db_url, log_level):
     try:
         import uvicorn
 
-        from services.config import Settings
-        from services.handlers import load_packs
-        from services.store import Store
+        from zoning.service.config import Settings
+        from zoning.service.handlers import load_packs
+        from zoning.service.store import Store
     except ImportError as e:  # pragma: no cover - a broken install
         raise PackError(f"the HTTP service needs its dependencies (fastapi, uvicorn, sqlalchemy): {e}") from None
 
@@ -60,14 +60,14 @@ def serve(packs, packs_dir, host, port, workers, db_url, log_level):
         settings = Settings.from_env()
     except ValueError as e:
         raise PackError(str(e)) from None
-    from services.errors import StorageUnavailable
-    from services.server import raise_open_files_limit, uvicorn_options
+    from zoning.service.errors import StorageUnavailable
+    from zoning.service.server import raise_open_files_limit, uvicorn_options
 
     raise_open_files_limit()
     options = uvicorn_options(settings.server)
     if workers == 1:
-        from services.app import create_app
-        from services.handlers import Service
+        from zoning.service.app import create_app
+        from zoning.service.handlers import Service
 
         try:
             service = Service.from_settings(settings, warm=False)
@@ -87,7 +87,7 @@ def serve(packs, packs_dir, host, port, workers, db_url, log_level):
     _announce(loaded, store, host, port, workers)
     store.dispose()
     del loaded
-    uvicorn.run("services.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level=log_level,
+    uvicorn.run("zoning.service.app:app_from_env", factory=True, host=host, port=port, workers=workers, log_level=log_level,
                 timeout_graceful_shutdown=5, **options)
 
 

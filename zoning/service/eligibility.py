@@ -14,7 +14,7 @@ screening process keeps its last rendered answers (:class:`ResponseCache`), so a
 request is sent as stored bytes (``"cached": true``) without simplifying or serialising again.
 
 >>> from zoning import load_pack
->>> from services.config import Limits
+>>> from zoning.service.config import Limits
 >>> pack = load_pack("tests/data/packs/grid")
 >>> cache = ResponseCache()
 >>> data, cached = eligibility_response(pack, b'{"industry": "2614", "construction": "new"}', Limits(), cache)
@@ -36,8 +36,8 @@ from collections import OrderedDict
 
 import shapely
 
-from services.bodies import check_values, parse_json
-from services.errors import BadRequest
+from zoning.service.bodies import check_values, parse_json
+from zoning.service.errors import BadRequest
 from zoning.project import parse_project
 
 __all__ = ["DEFAULT_SIMPLIFY_M", "MAX_SIMPLIFY_M", "ResponseCache", "project_from_body", "check_simplify", "eligibility_response"]
@@ -56,8 +56,8 @@ _EXAMPLE = '{"industry": "2614", "construction": "new", "emissions": {"VOCs": 12
 def project_from_body(body, limits):
     """Parse (if bytes) and check the body of ``POST /v1/eligibility``: a JSON object of project keys.
 
-    Parsed within the limits like every body (:func:`services.bodies.parse_json`); strings
-    must be valid Unicode and numbers finite (:func:`services.bodies.check_values`); the
+    Parsed within the limits like every body (:func:`zoning.service.bodies.parse_json`); strings
+    must be valid Unicode and numbers finite (:func:`zoning.service.bodies.check_values`); the
     values are checked by :func:`zoning.project.parse_project` (a
     :class:`~zoning.errors.ProjectError`, 422 ``project_invalid``, for bad ones).
 
@@ -67,13 +67,13 @@ def project_from_body(body, limits):
 
     Examples
     --------
-    >>> from services.config import Limits
+    >>> from zoning.service.config import Limits
     >>> project_from_body(b'{"industry": "2614"}', Limits()).industry
     ('2614',)
     >>> project_from_body(b'[1, 2]', Limits())
     Traceback (most recent call last):
     ...
-    services.errors.BadRequest: expected the project as a JSON object of contract §2 keys, e.g. {"industry": "2614", "construction": "new", "emissions": {"VOCs": 12.5}}; got an array
+    zoning.service.errors.BadRequest: expected the project as a JSON object of contract §2 keys, e.g. {"industry": "2614", "construction": "new", "emissions": {"VOCs": 12.5}}; got an array
     """
     if isinstance(body, (bytes, bytearray, memoryview, str)):
         raw = bytes(body) if not isinstance(body, str) else body
@@ -99,7 +99,7 @@ def check_simplify(simplify_m):
     >>> check_simplify(-1)
     Traceback (most recent call last):
     ...
-    services.errors.BadRequest: simplify_m must be a number of metres from 0 to 1000, got -1
+    zoning.service.errors.BadRequest: simplify_m must be a number of metres from 0 to 1000, got -1
     """
     try:
         value = float(simplify_m)
@@ -193,7 +193,7 @@ def eligibility_response(pack, body, limits, cache=None, *, simplify_m=DEFAULT_S
     pack : zoning.Pack
     body : bytes or dict
         The project (contract §2 keys).
-    limits : services.config.Limits
+    limits : zoning.service.config.Limits
     cache : ResponseCache, optional
     simplify_m : float
         Display simplification in metres (0: none); stated in the answer's ``simplified_m``.

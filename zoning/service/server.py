@@ -20,7 +20,7 @@ import logging
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from services.config import Server
+from zoning.service.config import Server
 
 __all__ = ["GuardedHttpProtocol", "uvicorn_options", "raise_open_files_limit"]
 
@@ -93,7 +93,7 @@ def raise_open_files_limit():
 
 
 def uvicorn_options(server=None):
-    """uvicorn keyword arguments for the limits in ``server`` (:class:`services.config.Server`)."""
+    """uvicorn keyword arguments for the limits in ``server`` (:class:`zoning.service.config.Server`)."""
     server = server or Server.from_env()
     return {
         "http": GuardedHttpProtocol,

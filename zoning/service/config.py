@@ -108,7 +108,7 @@ def default_db_url():
 def _web_vendor_default():
     """Leaflet and leaflet-draw for the page: a checkout's ``.cache/web`` (``make web``), else
     the copies an installed wheel carries (``zoning/_vendor``, see hatch_build.py)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     checkout = root / ".cache" / "web"
     if (checkout / "node_modules" / "leaflet-draw").is_dir():
         return checkout
@@ -142,7 +142,7 @@ class Workers:
 
 @dataclass(frozen=True)
 class Server:
-    """Connection limits and timeouts of the HTTP server (see :mod:`services.server`)."""
+    """Connection limits and timeouts of the HTTP server (see :mod:`zoning.service.server`)."""
 
     header_timeout_s: float = 10.0
     body_timeout_s: float = 10.0

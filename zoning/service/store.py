@@ -46,7 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.pool import StaticPool
 
-from services.errors import StorageUnavailable
+from zoning.service.errors import StorageUnavailable
 
 try:
     import fcntl

@@ -6,12 +6,12 @@
   or symlinks) are checked *before* anything is extracted or handed to GDAL;
 - KML (also inside KMZ) is parsed with :mod:`defusedxml` first, refusing DTDs, entity
   declarations (billion laughs) and external references;
-- GeoJSON is parsed within limits (:func:`services.bodies.parse_json`) and its coordinates
-  checked strictly and counted (:func:`services.bodies.check_geojson`);
+- GeoJSON is parsed within limits (:func:`zoning.service.bodies.parse_json`) and its coordinates
+  checked strictly and counted (:func:`zoning.service.bodies.check_geojson`);
 - GeoPackages are opened with SQLite first: views, triggers (other than the standard R-tree
   ones), virtual tables other than R-trees and generated columns are refused, since reading
   a layer would run their SQL (a 98 KB view over a recursive CTE cost 26 s of CPU); the read
-  itself runs under the request's time budget (:mod:`services.workers`);
+  itself runs under the request's time budget (:mod:`zoning.service.workers`);
 - the number of features is counted and limited;
 - the vertex limit is applied to the site read (:func:`check_vertices`).
 
@@ -30,8 +30,8 @@ from pathlib import PurePosixPath
 
 import shapely
 
-from services.bodies import NotJSON, check_geojson, parse_json
-from services.errors import LimitExceeded, UnsafeUpload, UnsupportedUpload
+from zoning.service.bodies import NotJSON, check_geojson, parse_json
+from zoning.service.errors import LimitExceeded, UnsafeUpload, UnsupportedUpload
 
 __all__ = ["ACCEPTED_SUFFIXES", "check_upload", "check_vertices", "check_geopackage", "count_vertices_geojson"]
 
@@ -64,7 +64,7 @@ def check_upload(data, filename, limits):
     ----------
     data : bytes
     filename : str
-    limits : services.config.Limits
+    limits : zoning.service.config.Limits
 
     Raises
     ------
@@ -257,7 +257,7 @@ def check_geopackage(data, filename):
 def count_vertices_geojson(obj):
     """Count coordinate pairs in any GeoJSON object (without building geometries); lenient.
 
-    The service checks bodies with :func:`services.bodies.check_geojson`, which is strict.
+    The service checks bodies with :func:`zoning.service.bodies.check_geojson`, which is strict.
 
     >>> count_vertices_geojson({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]})
     4

@@ -3,7 +3,7 @@
 Screening (and parsing a large body, reading an uploaded file) is CPU work. Run on the
 event loop it stalls every other request, /healthz included; run in threads it fights the
 event loop for the GIL and cannot be stopped. Here it runs in a :class:`pebble.ProcessPool`
-of ``processes`` worker processes, each holding its own :class:`~services.handlers.Service`
+of ``processes`` worker processes, each holding its own :class:`~zoning.service.handlers.Service`
 (the packs loaded, no record store), so that:
 
 - the event loop only reads requests, hands bytes to a worker and writes the answer:
@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pebble
 
-from services.errors import ServiceError
+from zoning.service.errors import ServiceError
 
 __all__ = ["CpuPool", "run_cpu", "Busy", "TimeBudgetExceeded", "WorkerFailed", "worker_service"]
 
@@ -83,7 +83,7 @@ def _init_worker(settings):
     global _SERVICE
     import atexit
 
-    from services.handlers import Service, load_packs
+    from zoning.service.handlers import Service, load_packs
 
     work = Path(tempfile.gettempdir()) / f"{_WORK_PREFIX}{os.getpid()}"
     work.mkdir(mode=0o700, exist_ok=True)
@@ -95,7 +95,7 @@ def _init_worker(settings):
 
 
 def worker_service():
-    """The :class:`~services.handlers.Service` of the current worker process (None elsewhere)."""
+    """The :class:`~zoning.service.handlers.Service` of the current worker process (None elsewhere)."""
     return _SERVICE
 
 
@@ -170,7 +170,7 @@ class CpuPool:
 
     Parameters
     ----------
-    settings : services.config.Settings
+    settings : zoning.service.config.Settings
         Packs and limits for the workers' services; ``settings.workers`` gives
         ``processes``, ``queue``, ``time_budget_s`` and ``max_tasks``.
     """
@@ -188,7 +188,7 @@ class CpuPool:
         """Start the worker processes (sweeping directories left by killed ones first)."""
         sweep_work_dirs()
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["services.handlers", "services.workers"])
+        ctx.set_forkserver_preload(["zoning.service.handlers", "zoning.service.workers"])
         self._pool = pebble.ProcessPool(
             max_workers=self.processes,
             max_tasks=self.max_tasks,
@@ -223,7 +223,7 @@ async def run_cpu(pool, func, *args, budget_s=None, **kwargs):
     pool : CpuPool
     func : callable
         A picklable function whose first parameter is the worker's
-        :class:`~services.handlers.Service`, e.g. an unbound method ``Service.compute_feature``.
+        :class:`~zoning.service.handlers.Service`, e.g. an unbound method ``Service.compute_feature``.
     budget_s : float, optional
         This request's time budget (default: the pool's), counting the time spent waiting
         for a free worker.

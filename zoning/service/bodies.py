@@ -12,7 +12,7 @@ the positions are counted against the vertex limit. :func:`check_values` refuses
 that are not valid Unicode (lone surrogates such as ``"\\ud800"``) and non-finite numbers
 anywhere in a project.
 
->>> from services.config import Limits
+>>> from zoning.service.config import Limits
 >>> parse_json(b'{"type": "Point", "coordinates": [120.0, 30.0]}', Limits())
 {'type': 'Point', 'coordinates': [120.0, 30.0]}
 >>> check_geojson({"type": "Point", "coordinates": [120.0, 30.0]}, Limits())
@@ -20,7 +20,7 @@ anywhere in a project.
 >>> check_geojson({"type": "Point", "coordinates": ["120.0", 30.0]}, Limits())
 Traceback (most recent call last):
 ...
-services.errors.BadRequest: the site's coordinate at coordinates[0] is a string ('120.0'); expected a number
+zoning.service.errors.BadRequest: the site's coordinate at coordinates[0] is a string ('120.0'); expected a number
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import math
 
 import ijson
 
-from services.errors import BadRequest, LimitExceeded
+from zoning.service.errors import BadRequest, LimitExceeded
 
 __all__ = ["parse_json", "check_geojson", "check_values", "NotJSON", "GEOMETRY_DEPTH"]
 
@@ -57,7 +57,7 @@ def parse_json(data, limits, *, what="the request body"):
     Parameters
     ----------
     data : bytes
-    limits : services.config.Limits
+    limits : zoning.service.config.Limits
         ``max_json_depth`` (nesting of arrays and objects) and ``max_json_values`` (every
         value, array and object counts one).
     what : str
@@ -72,11 +72,11 @@ def parse_json(data, limits, *, what="the request body"):
 
     Examples
     --------
-    >>> from services.config import Limits
+    >>> from zoning.service.config import Limits
     >>> parse_json(b"[[[[1]]]]", Limits(max_json_depth=3))
     Traceback (most recent call last):
     ...
-    services.errors.LimitExceeded: the request body nests arrays and objects more than 3 deep; expected GeoJSON (at most 3 levels)
+    zoning.service.errors.LimitExceeded: the request body nests arrays and objects more than 3 deep; expected GeoJSON (at most 3 levels)
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -168,7 +168,7 @@ def check_geojson(obj, limits, *, max_collection_depth=4):
 
     ``obj`` may be a geometry, a Feature or a FeatureCollection. Positions must be arrays
     of 2–3 finite numbers at the depth the geometry type asks; anything else is a
-    :class:`~services.errors.BadRequest` (``site_invalid``) naming the place. The count is
+    :class:`~zoning.service.errors.BadRequest` (``site_invalid``) naming the place. The count is
     checked against ``limits.max_vertices`` (``too_many_vertices``).
     """
     total = [0]
@@ -217,11 +217,11 @@ def check_values(obj, what="the project"):
     >>> check_values({"name": "x\\ud800"})
     Traceback (most recent call last):
     ...
-    services.errors.BadRequest: the project's name is not valid Unicode text (a lone surrogate \\ud800 at character 1)
+    zoning.service.errors.BadRequest: the project's name is not valid Unicode text (a lone surrogate \\ud800 at character 1)
     >>> check_values({"water_m3": float("nan")})
     Traceback (most recent call last):
     ...
-    services.errors.BadRequest: the project's water_m3 is nan; expected a finite number
+    zoning.service.errors.BadRequest: the project's water_m3 is nan; expected a finite number
     """
     stack = [((), obj)]
     while stack:

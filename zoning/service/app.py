@@ -1,4 +1,4 @@
-"""The FastAPI application: a thin adapter from HTTP to :mod:`services.handlers`.
+"""The FastAPI application: a thin adapter from HTTP to :mod:`zoning.service.handlers`.
 
 Routes (contract §5, fixed paths): ``POST /v1/screen``, ``POST /v1/screen/file``,
 ``GET /v1/screenings/{id}``, ``GET /v1/screenings/{id}/map``, ``GET /v1/packs``,
@@ -6,10 +6,10 @@ Routes (contract §5, fixed paths): ``POST /v1/screen``, ``POST /v1/screen/file`
 ``/docs``, the schema at ``/openapi.json``. Extra: ``GET /`` (the page for enterprises), ``GET /v1/industries``,
 ``GET /v1/vocabulary``, ``GET /v1/packs/{pack_id}/units``.
 
-Every error, whatever raised it, goes through :func:`services.errors.http_error`.
+Every error, whatever raised it, goes through :func:`zoning.service.errors.http_error`.
 
 CPU work (parsing a body, reading an upload, screening) runs in the bounded pool of
-:mod:`services.workers` under a time budget; the event loop only moves bytes, and records
+:mod:`zoning.service.workers` under a time budget; the event loop only moves bytes, and records
 are written by the server process (in a thread) once the verdict is back.
 """
 
@@ -33,10 +33,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import zoning
-from services.eligibility import DEFAULT_SIMPLIFY_M, MAX_SIMPLIFY_M
-from services.errors import PayloadTooLarge, RequestTimeout, http_error
-from services.handlers import Service
-from services.workers import CpuPool, run_cpu
+from zoning.service.eligibility import DEFAULT_SIMPLIFY_M, MAX_SIMPLIFY_M
+from zoning.service.errors import PayloadTooLarge, RequestTimeout, http_error
+from zoning.service.handlers import Service
+from zoning.service.workers import CpuPool, run_cpu
 
 __all__ = ["create_app", "app_from_env"]
 
@@ -252,12 +252,12 @@ _FEATURE_BODY = {
 
 
 def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
-    """Build the FastAPI application around a :class:`~services.handlers.Service`.
+    """Build the FastAPI application around a :class:`~zoning.service.handlers.Service`.
 
-    ``settings`` (:class:`services.config.Settings`) gives the worker pool and the
+    ``settings`` (:class:`zoning.service.config.Settings`) gives the worker pool and the
     server limits; by default they are read from the environment.
     """
-    from services.config import Settings
+    from zoning.service.config import Settings
 
     settings = settings or Settings.from_env()
     pool = CpuPool(_worker_settings(settings))
@@ -355,7 +355,7 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
         repair: bool = Query(False, description="repair an invalid polygon (with a warning) instead of refusing it"),
     ):
         # The body (a GeoJSON Feature, schema FeatureIn) is parsed in a worker process within
-        # the limits (services.bodies), never by the framework on the event loop.
+        # the limits (zoning.service.bodies), never by the framework on the event loop.
         data = await request.body()
         computed = await run_cpu(pool, _compute_for_server, "compute_feature", data, pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair)
         return JSONText(await run_in_threadpool(service.record, *computed))
@@ -447,7 +447,7 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The application as configured by the environment (``zoning serve`` sets it); a uvicorn factory."""
-    from services.config import Settings
+    from zoning.service.config import Settings
 
     settings = Settings.from_env()
     return create_app(Service.from_settings(settings, warm=False), web_vendor=settings.web_vendor, settings=settings)

@@ -1,7 +1,7 @@
 """Re-screen stored screening records on a new pack version (``zoning rescreen``, contract §8).
 
 Each record's stored request holds the site as screened (CGCS2000 lon/lat, after any
-``crs``/GCJ-02/BD-09 conversion and repair: see :meth:`services.handlers.Service._compute`)
+``crs``/GCJ-02/BD-09 conversion and repair: see :meth:`zoning.service.handlers.Service._compute`)
 and the project as screened (form fields and file attributes merged), so a record is
 screened again exactly as it was, only on the new pack. Records are screened in batches
 with the bulk engine (:meth:`zoning.Pack.screen_many`, ``full=True``); nothing is written
@@ -56,7 +56,7 @@ def rescreen(pack, records, stats=None, *, batch=BATCH):
     pack : zoning.Pack
         The new pack (version).
     records : iterable of dict
-        Stored records as :meth:`services.store.RecordReader.records` gives them.
+        Stored records as :meth:`zoning.service.store.RecordReader.records` gives them.
         Records of another pack id are skipped (counted in ``stats.other_pack``).
     stats : RescreenStats, optional
         Filled in as the rows are made.

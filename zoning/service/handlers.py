@@ -2,9 +2,9 @@
 
 :class:`Service` holds the packs (loaded once, indexes warm) and the record store; each
 method takes plain Python values and returns JSON-ready data or raises a
-:class:`~zoning.errors.ZoningError` (mapped to a status by :func:`services.errors.http_error`).
+:class:`~zoning.errors.ZoningError` (mapped to a status by :func:`zoning.service.errors.http_error`).
 
->>> from services.store import Store
+>>> from zoning.service.store import Store
 >>> from zoning import load_pack
 >>> svc = Service({"grid": load_pack("tests/data/packs/grid")}, Store("sqlite://"))
 >>> out = svc.screen_feature({"type": "Feature", "properties": {"industry": "6550", "construction": "new"},
@@ -29,12 +29,12 @@ import shapely
 import shapely.geometry
 
 import zoning
-from services.bodies import check_geojson, check_values, parse_json
-from services.config import Limits
-from services.eligibility import DEFAULT_SIMPLIFY_M, ResponseCache, eligibility_response
-from services.errors import BadRequest, NotFound, StorageUnavailable
-from services.maps import screening_map_html
-from services.uploads import check_upload, check_vertices, suffix_of
+from zoning.service.bodies import check_geojson, check_values, parse_json
+from zoning.service.config import Limits
+from zoning.service.eligibility import DEFAULT_SIMPLIFY_M, ResponseCache, eligibility_response
+from zoning.service.errors import BadRequest, NotFound, StorageUnavailable
+from zoning.service.maps import screening_map_html
+from zoning.service.uploads import check_upload, check_vertices, suffix_of
 from zoning import vocab
 from zoning.errors import PackError, SiteError, ZoningError
 
@@ -172,9 +172,9 @@ class Service:
         Packs (a mapping's keys are ignored: packs are named by their own id and version);
         the first one's id is the default. Several versions of one id are served side by
         side; a plain id means its newest version (:func:`newest_first`).
-    store : services.store.Store or None
+    store : zoning.service.store.Store or None
         None in a worker process, which computes verdicts and leaves recording to the server.
-    limits : services.config.Limits, optional
+    limits : zoning.service.config.Limits, optional
     warm : bool
         Build the packs' indexes now (with a throw-away screening).
     """
@@ -204,7 +204,7 @@ class Service:
 
     @classmethod
     def from_settings(cls, settings, *, warm=True):
-        from services.store import Store
+        from zoning.service.store import Store
 
         packs = load_packs(settings.packs, settings.packs_dir)
         store = Store(settings.db_url, sqlite_synchronous=settings.sqlite_synchronous, key=settings.records_key)
@@ -215,7 +215,7 @@ class Service:
     def pack(self, pack_id=None):
         """The pack named ``ID`` (its newest version) or ``ID@VERSION``; the default pack when None.
 
-        Raises :class:`~services.errors.NotFound` naming the packs, or the versions of that
+        Raises :class:`~zoning.service.errors.NotFound` naming the packs, or the versions of that
         pack, this server has.
         """
         if pack_id in (None, ""):
@@ -345,9 +345,9 @@ class Service:
     def compute_feature(self, body, *, pack=None, crs=None, gcj02=False, bd09=False, repair=False):
         """Parse (if bytes), check and screen a GeoJSON Feature; return ``(request, verdict)`` unrecorded.
 
-        Bytes are parsed within the limits (:func:`services.bodies.parse_json`); every
+        Bytes are parsed within the limits (:func:`zoning.service.bodies.parse_json`); every
         coordinate must be a finite number and the vertices are counted before the site is
-        built (:func:`services.bodies.check_geojson`), and again on the site as read.
+        built (:func:`zoning.service.bodies.check_geojson`), and again on the site as read.
         """
         if isinstance(body, (bytes, bytearray, memoryview, str)):
             body = parse_json(bytes(body) if not isinstance(body, str) else body, self.limits)
@@ -374,7 +374,7 @@ class Service:
         """Check and screen an uploaded site file with project fields; return ``(request, verdict)`` unrecorded."""
         fields = dict(fields or {})
         if len(data) > self.limits.max_body_bytes:
-            from services.errors import PayloadTooLarge
+            from zoning.service.errors import PayloadTooLarge
 
             raise PayloadTooLarge(f"the upload is {len(data)} bytes; the limit is {self.limits.max_body_bytes}")
         check_values(fields, "the form")
@@ -415,7 +415,7 @@ class Service:
             "options": options,
             "pack": {"id": p.id, "version": p.version, "digest": p.digest},
         }
-        from services.store import prepare
+        from zoning.service.store import prepare
 
         request = _jsonable(request)
         return request, result, prepare(request, result)
@@ -423,9 +423,9 @@ class Service:
     def record(self, request, result, prepared=None):
         """Store a computed screening; return the verdict with its ``screening_id``.
 
-        ``prepared`` (from :func:`services.store.prepare`, made in the worker process)
+        ``prepared`` (from :func:`zoning.service.store.prepare`, made in the worker process)
         carries the serialised texts and content digest, so the server does no heavy work.
-        Raises :class:`~services.errors.StorageUnavailable` (503) when the store cannot take it.
+        Raises :class:`~zoning.service.errors.StorageUnavailable` (503) when the store cannot take it.
         """
         if self.store is None:
             raise StorageUnavailable("this process has no record store")
@@ -441,7 +441,7 @@ class Service:
 
         The eligibility map of :meth:`zoning.Pack.eligibility` over the whole pack as a GeoJSON
         FeatureCollection simplified by ``simplify_m`` metres for display (see
-        :mod:`services.eligibility`); ``cached`` says this process had the answer already.
+        :mod:`zoning.service.eligibility`); ``cached`` says this process had the answer already.
         Not a screening of a site: nothing is recorded.
         """
         return eligibility_response(self.pack(pack), body, self.limits, self._eligibility, simplify_m=simplify_m)

@@ -140,7 +140,7 @@ class Eligibility:
         out["simplified_m"] = float(simplify_m)
         return out
 
-    def explore(self, *, offline=None, tiles="OpenStreetMap", **kwargs):
+    def explore(self, *, offline=None, tiles=None, **kwargs):
         """A folium map coloured by verdict, with the blocking clauses in tooltips and the
         area by verdict in the legend (see :func:`zoning.maps.eligibility_map`)."""
         from zoning.maps import eligibility_map

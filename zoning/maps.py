@@ -172,13 +172,18 @@ def _fmt_overlap(entry):
 # ---------------------------------------------------------------- folium helpers
 
 def _base_map(bounds, offline, tiles):
+    """The folium map fitted to ``bounds`` with its basemaps (none offline; see zoning.basemaps)."""
+    from zoning.basemaps import add_basemaps
+
     (x0, y0, x1, y1) = bounds
     m = folium.Map(
         location=[(y0 + y1) / 2, (x0 + x1) / 2],
-        tiles=None if offline else tiles,
+        tiles=None,
         control_scale=True,
         prefer_canvas=False,
     )
+    if not offline:
+        add_basemaps(m, tiles)
     m.fit_bounds([[y0, x0], [y1, x1]])
     return m
 
@@ -410,7 +415,7 @@ def _site_and_pack(verdict, site, pack):
     return site, pack
 
 
-def verdict_map(verdict, *, offline=None, buffer_m=None, tiles="OpenStreetMap", site=None, pack=None):
+def verdict_map(verdict, *, offline=None, buffer_m=None, tiles=None, site=None, pack=None):
     """An interactive map of a screened site over the zoning around it.
 
     Parameters
@@ -424,8 +429,11 @@ def verdict_map(verdict, *, offline=None, buffer_m=None, tiles="OpenStreetMap", 
     buffer_m : float, optional
         How far around the site to draw the reference layers (default: 2 km, or more for
         a large site or long ``near`` distances).
-    tiles : str
-        The folium basemap when online; keep it WGS84-aligned (never GCJ-02 tiles).
+    tiles : str, optional
+        The basemap shown first when online: ``osm``, ``tianditu-vec`` or ``tianditu-img``
+        (天地图, needs ``ZONING_TIANDITU_KEY``), or a WGS84-aligned folium tile name/URL;
+        default ``$ZONING_BASEMAP``, else OpenStreetMap. GCJ-02 tiles are refused
+        (:mod:`zoning.basemaps`).
     site, pack : optional
         For a verdict rebuilt from JSON (e.g. a stored record): the site as a shapely geometry
         or GeoJSON mapping in CGCS2000/WGS84 lon/lat, and the :class:`Pack` it was screened on.
@@ -551,7 +559,7 @@ def _diff_rows(diff, old, new):
     return rows
 
 
-def diff_map(diff, old, new, *, offline=None, tiles="OpenStreetMap", simplify_deg=2e-5):
+def diff_map(diff, old, new, *, offline=None, tiles=None, simplify_deg=2e-5):
     """An interactive map of what changed between two versions of a pack.
 
     Added features (their new shape) are green, removed ones (their old shape) red, changed
@@ -646,7 +654,7 @@ def diff_map(diff, old, new, *, offline=None, tiles="OpenStreetMap", simplify_de
 
 # ---------------------------------------------------------------- pack map
 
-def pack_map(pack, *, offline=None, tolerance_m=None, tiles="OpenStreetMap"):
+def pack_map(pack, *, offline=None, tolerance_m=None, tiles=None):
     """An interactive map of a whole pack: units by category, red lines, zones by medium.
 
     A search box finds a unit by its code. Geometries are simplified (default tolerance:
@@ -659,8 +667,8 @@ def pack_map(pack, *, offline=None, tolerance_m=None, tiles="OpenStreetMap"):
         As for :func:`verdict_map`.
     tolerance_m : float, optional
         Simplification tolerance in metres.
-    tiles : str
-        The folium basemap when online.
+    tiles : str, optional
+        The basemap shown first when online (see :func:`verdict_map`).
 
     Returns
     -------
@@ -713,7 +721,7 @@ def pack_map(pack, *, offline=None, tolerance_m=None, tiles="OpenStreetMap"):
 
 # ---------------------------------------------------------------- many sites
 
-def screening_map(table, *, pack=None, offline=None, id_column=None, tiles="OpenStreetMap"):
+def screening_map(table, *, pack=None, offline=None, id_column=None, tiles=None):
     """An interactive map of a :meth:`Pack.screen_many` table: each site coloured by its verdict.
 
     Parameters
@@ -791,7 +799,7 @@ def _display_tolerance_m(bounds):
     return max(1.0, round(diag_m / 4000.0, 1))
 
 
-def eligibility_map(elig, *, offline=None, tiles="OpenStreetMap", simplify_m=None):
+def eligibility_map(elig, *, offline=None, tiles=None, simplify_m=None):
     """An interactive map of an eligibility map (:func:`zoning.eligibility.eligibility`):
     polygons coloured by verdict (禁止准入 red, 待补充信息 grey, 有条件准入 orange, 允许准入 green),
     the blocking clauses in tooltips, a legend with the area by verdict.

@@ -7,7 +7,7 @@ import click
 
 from zoning.errors import ProjectError, ZoningError
 
-__all__ = ["user_errors", "open_pack", "EXIT_BAD_INPUT", "project_options", "project_from_options"]
+__all__ = ["user_errors", "open_pack", "EXIT_BAD_INPUT", "project_options", "project_from_options", "basemap_option"]
 
 #: Exit status for bad input (contract §4).
 EXIT_BAD_INPUT = 2
@@ -95,3 +95,26 @@ def project_from_options(kwargs):
         "groundwater": p["groundwater"],
     }
     return project, {k: v for k, v in overrides.items() if v is not None}
+
+
+def _check_basemap(ctx, param, value):
+    from zoning.basemaps import resolve, tianditu_key
+
+    if value is None:
+        return None
+    try:
+        name = resolve(value)
+        if name in ("tianditu-vec", "tianditu-img"):
+            tianditu_key(required=True)
+    except ZoningError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return name
+
+
+#: ``--basemap`` of the commands that write maps (see :mod:`zoning.basemaps`).
+basemap_option = click.option(
+    "--basemap", type=str, callback=_check_basemap, envvar="ZONING_BASEMAP", metavar="osm|tianditu-vec|tianditu-img",
+    help="Basemap shown first on online maps: osm (OpenStreetMap), tianditu-vec or tianditu-img (天地图 矢量/影像, "
+         "CGCS2000; needs ZONING_TIANDITU_KEY, and with the key both are offered in the layer control anyway). "
+         "GCJ-02 tiles (AMap/Gaode, Baidu, Tencent) are refused [env ZONING_BASEMAP; default osm].",
+)

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from zoning.cli.common import open_pack, user_errors
+from zoning.cli.common import basemap_option, open_pack, user_errors
 
 __all__ = ["diff"]
 
@@ -18,8 +18,9 @@ __all__ = ["diff"]
               help="Write a map of the changes: added green, removed red, changed orange.")
 @click.option("--offline/--online", default=None, help="--offline: the map inlines Leaflet and needs no network (no basemap). --online: Leaflet from its CDN. Default: $ZONING_OFFLINE, else Leaflet inlined when its local copies are at hand, with the basemap.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the packs differ (as `git diff --exit-code`); default: 0 whenever the diff ran.")
+@basemap_option
 @user_errors
-def diff(old_pack, new_pack, fmt, map_out, offline, exit_code):
+def diff(old_pack, new_pack, fmt, map_out, offline, exit_code, basemap):
     """Compare two versions of a zoning pack: units, red lines and zones matched by id,
     clauses by id, quotas by scope and resource, rasters by content.
 
@@ -41,7 +42,7 @@ def diff(old_pack, new_pack, fmt, map_out, offline, exit_code):
         from zoning.maps import diff_map
         from zoning.report import write_map
 
-        write_map(diff_map(result, old, new, offline=offline), map_out)
+        write_map(diff_map(result, old, new, offline=offline, tiles=basemap), map_out)
     if fmt is None:
         fmt = "text" if sys.stdout.isatty() else "json"
     click.echo(render_diff_text(result) if fmt == "text" else json.dumps(result, ensure_ascii=False, indent=2))

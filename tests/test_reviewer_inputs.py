@@ -217,3 +217,16 @@ def test_a_site_file_over_the_size_limit_is_refused_before_reading(tmp_path, mon
     assert res.exit_code == 2 and "ZONING_MAX_SITE_BYTES" in res.stderr and "Traceback" not in res.output
     monkeypatch.setenv("ZONING_MAX_SITE_BYTES", "1000000")
     assert read_site(path).kind == "point"
+
+
+def test_missing_offline_assets_tell_a_pip_user_what_to_do(tmp_path, monkeypatch):
+    """Item 8: no "run make assets" alone — the message says what someone without the checkout does."""
+    from zoning import assets
+
+    monkeypatch.setattr(assets, "_candidates", lambda: iter([tmp_path]))
+    with pytest.raises(assets.AssetsMissingError) as err:
+        assets.assets_dir()
+    message = str(err.value)
+    assert "pip install zoning" in message and "ZONING_ASSETS=DIR" in message and "npm install --prefix DIR" in message
+    res = CliRunner().invoke(main, ["screen", "120.1,30.9", "--industry", "2614", "--map", str(tmp_path / "m.html"), "--offline"])
+    assert res.exit_code == 2 and "pip install zoning" in res.output and not (tmp_path / "m.html").exists()

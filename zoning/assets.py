@@ -60,8 +60,9 @@ def assets_dir():
             return nm
     packages = " ".join(sorted({pkg for pkg, _ in ASSETS.values()}))
     raise AssetsMissingError(
-        "offline map assets are not installed (a wheel built with ZONING_BUILD_NO_ASSETS, or a checkout without them): "
-        f"in a checkout run `make assets`; anywhere, `npm install --prefix DIR {packages}` and set ZONING_ASSETS=DIR"
+        "offline map assets (Leaflet) are not installed: a wheel from `pip install zoning` carries them, so reinstall it "
+        "if it was built with ZONING_BUILD_NO_ASSETS; or `npm install --prefix DIR "
+        f"{packages}` and set ZONING_ASSETS=DIR; in a source checkout, `make assets`"
     )
 
 

@@ -212,3 +212,60 @@ def test_temp_files_are_cleaned(server, client, files):
     assert len(work) == 1, list(server.tmpdir.iterdir())
     leftovers = [p for p in server.tmpdir.rglob("*") if p not in work and not any(q.name.startswith("pymp-") for q in (p, *p.parents))]
     assert leftovers == [], leftovers
+
+
+def _dxf_with_frame(tmp_path):
+    """A CAD drawing on CGCS2000 GK zone 40 (no CRS inside, as CAD files are): the site on layer
+    SITE, a title-block frame ten times larger on layer FRAME."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    from service_support import _frame
+
+    site = _frame(SITE_KEY).to_crs(4549).geometry.iloc[0]
+    frame = shapely.box(*site.buffer(2000).bounds)
+    layers = ["SITE", "FRAME"]
+    gdf = gpd.GeoDataFrame({"Layer": layers}, geometry=[shapely.LineString(site.exterior.coords),
+                                                         shapely.LineString(frame.exterior.coords)])
+    pyogrio.write_dataframe(gdf, tmp_path / "plan.dxf", driver="DXF", layer="entities")
+    return (tmp_path / "plan.dxf").read_bytes()
+
+
+def test_dxf_upload_with_a_crs_and_a_layer(client, tmp_path, grid_pack):
+    """Issue 14, item 3: the upload endpoint takes a DXF drawing with its CRS and a CAD layer."""
+    data = _dxf_with_frame(tmp_path)
+    err = _error(_post(client, "plan.dxf", data, params={"crs": "EPSG:4549"}), 422, "site_invalid")
+    assert "'FRAME'" in err["detail"] and "'SITE'" in err["detail"] and "::LAYER" in err["detail"]
+    _error(_post(client, "plan.dxf::SITE", data), 422, "crs_invalid")  # CAD files carry no CRS
+    r = _post(client, "plan.dxf::SITE", data, params={"crs": "EPSG:4549"})
+    assert r.status_code == 200, r.text
+    v = r.json()
+    expected = grid_pack.screen(SITE_KEY, {"industry": "2614", "construction": "new"}).to_dict()
+    assert v["verdict"] == expected["verdict"] and [u["unit_code"] for u in v["units"]] == ["ZH33052120001"]
+    assert v["site"]["area_m2"] == pytest.approx(expected["site"]["area_m2"], rel=1e-4)
+    rec = client.get(f"/v1/screenings/{v['screening_id']}").json()
+    assert rec["request"]["filename"] == "plan.dxf::SITE" and "DXF layer 'SITE'" in rec["request"]["site_source"]
+
+
+def test_boundary_point_tables_are_accepted(client, tmp_path, grid_pack):
+    import openpyxl
+
+    from service_support import _frame
+
+    ring = list(_frame(SITE_KEY).to_crs(4326).geometry.iloc[0].exterior.coords)[:-1]
+    csv = "点号,经度,纬度\n" + "".join(f"J{i},{x:.9f},{y:.9f}\n" for i, (x, y) in enumerate(ring, 1))
+    book = openpyxl.Workbook()
+    book.active.append(["点号", "经度", "纬度"])
+    for i, (x, y) in enumerate(ring, 1):
+        book.active.append([f"J{i}", x, y])
+    buf = io.BytesIO()
+    book.save(buf)
+    expected = grid_pack.screen(SITE_KEY, {"industry": "2614", "construction": "new"}).to_dict()
+    for name, data in (("points.csv", csv.encode("utf-8")), ("points.xlsx", buf.getvalue())):
+        r = _post(client, name, data)
+        assert r.status_code == 200, (name, r.text)
+        assert r.json()["verdict"] == expected["verdict"]
+        assert r.json()["site"]["area_m2"] == pytest.approx(expected["site"]["area_m2"], rel=1e-4)
+    bomb = _zip({"xl/worksheets/sheet1.xml": b"<a>" + b" " * (6 * 1024 * 1024) + b"</a>"})
+    _error(_post(client, "points.xlsx", bomb), 422, "zip_bomb")

@@ -362,7 +362,8 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
 
     @app.post("/v1/screen/file", tags=["screening"], summary="Screen an uploaded site file with project fields", responses=_ERRORS)
     async def screen_file(
-        file: UploadFile = File(..., description="zipped Shapefile, KML/KMZ, GeoPackage, GeoJSON, FlatGeobuf or 界址点 TXT"),
+        file: UploadFile = File(..., description="zipped Shapefile, KML/KMZ, GeoPackage, GeoJSON, FlatGeobuf, 界址点 TXT, "
+                                "a boundary-point table (CSV/XLSX) or a DXF drawing (with crs=; NAME.dxf::LAYER picks a CAD layer)"),
         project: Optional[str] = Form(None, description="project as a JSON object (contract §2); the fields below replace its keys"),
         name: Optional[str] = Form(None),
         industry: Optional[str] = Form(None, description="GB/T 4754-2017 codes, comma-separated"),

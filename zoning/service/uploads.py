@@ -12,6 +12,9 @@
   ones), virtual tables other than R-trees and generated columns are refused, since reading
   a layer would run their SQL (a 98 KB view over a recursive CTE cost 26 s of CPU); the read
   itself runs under the request's time budget (:mod:`zoning.service.workers`);
+- XLSX boundary-point tables are zips too: checked as above before openpyxl reads them
+  (openpyxl parses their XML with defusedxml when it is installed, as here); DXF drawings and
+  CSV tables are text read by GDAL or the table reader;
 - the number of features is counted and limited;
 - the vertex limit is applied to the site read (:func:`check_vertices`).
 
@@ -45,6 +48,9 @@ ACCEPTED_SUFFIXES = {
     ".json": "GeoJSON",
     ".txt": "界址点 TXT",
     ".fgb": "FlatGeobuf",
+    ".dxf": "DXF drawing (give crs=; name.dxf::LAYER picks a CAD layer)",
+    ".csv": "boundary-point table (CSV)",
+    ".xlsx": "boundary-point table (XLSX)",
 }
 
 _MIN_RATIO_CHECK = 1024 * 1024  # members smaller than this may compress as well as they like
@@ -77,7 +83,9 @@ def check_upload(data, filename, limits):
     if not data:
         raise UnsafeUpload(f"the uploaded file {filename!r} is empty", code="empty_upload")
     features = None
-    if suffix in {".zip", ".kmz"}:
+    if suffix == ".xlsx":
+        inspect_zip(data, filename, limits)  # a workbook is a zip of XML: bombs are refused before openpyxl reads it
+    elif suffix in {".zip", ".kmz"}:
         members = inspect_zip(data, filename, limits)
         if suffix == ".kmz":
             features = 0
@@ -102,6 +110,8 @@ def check_upload(data, filename, limits):
         features = _ogr_feature_count(data)
     elif suffix == ".txt":
         features = sum(1 for line in data.splitlines() if line.rstrip().endswith(b"@"))
+    elif suffix == ".csv":
+        pass  # one boundary point per row: the vertex limit applies once the parcels are built
     else:
         features = _ogr_feature_count(data)
     if features is not None and features > limits.max_features:

@@ -58,7 +58,7 @@ class ErrorBody(BaseModel):
     """Every error response."""
 
     error: str = Field(description="stable machine-readable code, e.g. site_invalid, outside_region, zip_bomb")
-    detail: Any = Field(description="user-safe message (or list of field problems)")
+    detail: Any = Field(description="user-safe message: what was received and what was expected (for a few codes, e.g. pack_version_not_found, an object with that `message` and data beside it)")
     request_id: str
 
 

@@ -7,6 +7,10 @@ Every error response has the same shape::
 
 ``error`` is a stable machine-readable code, ``detail`` a user-safe message (never a
 traceback), ``request_id`` the id also sent in the ``X-Request-ID`` header and logged.
+A few errors give ``detail`` as an object with that ``message`` and data beside it (e.g.
+``pack_version_not_found``: the versions served). Request-validation errors of the framework
+(a query parameter out of range, a missing form field) are ``bad_input`` with a one-line
+message naming each parameter, what it got and what it expects (:func:`validation_message`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ __all__ = [
     "RequestTimeout",
     "error_body",
     "http_error",
+    "validation_message",
 ]
 
 log = logging.getLogger("zoning.service")
@@ -168,7 +173,7 @@ def http_error(exc, request_id):
             return status, error_body(code, user_safe(_http_wording(str(exc))), request_id)
     errors = getattr(exc, "errors", None)
     if callable(errors):  # fastapi.exceptions.RequestValidationError and the like
-        return 422, error_body("bad_input", _validation_detail(errors()), request_id)
+        return 422, error_body("bad_input", validation_message(errors()), request_id)
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and 400 <= status < 600:
         detail = getattr(exc, "detail", None) or str(exc)
@@ -218,9 +223,44 @@ def _as_mapping(detail):
     return detail if isinstance(detail, dict) else {"info": detail}
 
 
-def _validation_detail(errors):
-    out = []
-    for e in errors:
+_WHERE = {"query": "query parameter", "path": "path parameter", "header": "header", "cookie": "cookie", "body": "form field"}
+_MAX_PROBLEMS = 5
+
+
+def _shown(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def validation_message(errors):
+    """One readable line from a framework validation error's ``errors()`` list.
+
+    Each problem names where it is (query parameter, form field…), what was received and
+    what was expected; more than five are counted, not listed.
+
+    Examples
+    --------
+    >>> validation_message([{"type": "less_than_equal", "loc": ("query", "simplify_m"),
+    ...                      "msg": "Input should be less than or equal to 1000", "input": "5000"}])
+    "query parameter 'simplify_m' is '5000'; expected less than or equal to 1000"
+    >>> validation_message([{"type": "missing", "loc": ("body", "file"), "msg": "Field required", "input": None}])
+    "form field 'file' is missing; it is required"
+    """
+    parts = []
+    for e in errors[:_MAX_PROBLEMS]:
         loc = [str(p) for p in e.get("loc", ())]
-        out.append({"loc": loc, "msg": str(e.get("msg", "invalid")), "type": str(e.get("type", ""))})
-    return out
+        where = _WHERE.get(loc[0], loc[0]) if loc else "the request"
+        name = ".".join(loc[1:])
+        subject = f"{where} {name!r}" if name else ("the request body" if loc[:1] == ["body"] else where)
+        msg = str(e.get("msg", "is invalid"))
+        if e.get("type") == "missing":
+            parts.append(f"{subject} is missing; it is required")
+            continue
+        expected = re.sub(r"^Input should be\s+", "", msg)
+        expected = re.sub(r",\s*unable to interpret input$", "", expected)
+        got = f" is {user_safe(_shown(e['input']))}" if "input" in e and e["input"] is not None else " is not valid"
+        parts.append(f"{subject}{got}; expected {expected}" if expected != msg else f"{subject}{got}: {msg}")
+    more = len(errors) - _MAX_PROBLEMS
+    if more > 0:
+        parts.append(f"and {more} more problem{'s' if more > 1 else ''}")
+    return "; ".join(parts) if parts else "the request is not valid"

@@ -22,6 +22,9 @@ __all__ = [
     "VERDICT_COLORS",
     "GEOMETRY_KINDS",
     "UNIT_CODE_PATTERN",
+    "PROJECT_FIELDS",
+    "attribute_label",
+    "attribute_labels",
 ]
 
 #: Environmental control unit categories and their Chinese names.
@@ -138,3 +141,62 @@ GEOMETRY_KINDS = {
 }
 #: The colour each verdict is shown in (banners, maps, reports).
 VERDICT_COLORS = {"prohibited": "#b71c1c", "needs_information": "#e65100", "conditional": "#f9a825", "permitted": "#2e7d32"}
+
+
+#: The project's attributes (contract §2 keys) as a person reads them: Chinese name, English
+#: name, unit (None: none) and what to supply when a clause asks for it (``missing``). The
+#: resource keys take their names and units from RESOURCES; ``emissions.<pollutant>`` keys
+#: are made from POLLUTANTS by :func:`attribute_label`. One table for the page, reports and maps.
+PROJECT_FIELDS = {
+    "name": ("项目名称", "project name", None, "项目名称 the project's name"),
+    "industry": ("国民经济行业类别", "industry", "GB/T 4754-2017",
+                 "4位行业小类代码，如 2614 — the 4-digit GB/T 4754-2017 class, e.g. 2614"),
+    "construction": ("建设性质", "construction", None, "新建、扩建、改建或迁建 — new, expansion, reconstruction or relocation"),
+    "activity": ("特殊活动类型", "activity", None,
+                 "生态保护红线内允许的有限人为活动类型（如无法避让的线性基础设施），没有则不填 — "
+                 "a red-line permitted activity, if any"),
+    "emissions": ("污染物排放量", "emissions", "t/a", "各污染物年排放量，未列出的视为 0 — t/a by pollutant; unlisted = 0"),
+    "fuel": ("燃料", "fuel", None, "使用的燃料，不燃烧燃料也请注明 — the fuels burnt, or that none is"),
+    "water_m3": (RESOURCES["water_m3"][0], "water use", RESOURCES["water_m3"][1], "年用水量（m³/a） — water used per year, m³/a"),
+    "coal_t": (RESOURCES["coal_t"][0], "coal use", RESOURCES["coal_t"][1], "年煤炭消费量（t/a），不用煤填 0 — coal burnt per year, t/a (0 if none)"),
+    "land_ha": (RESOURCES["land_ha"][0], "land area", RESOURCES["land_ha"][1], "项目用地面积（ha） — land taken, ha"),
+    "energy_tce": (RESOURCES["energy_tce"][0], "energy use", RESOURCES["energy_tce"][1], "年综合能耗（tce/a） — energy used per year, tce/a"),
+    "groundwater": ("开采地下水", "groundwater", None, "是否开采地下水（是/否） — whether the project draws groundwater"),
+}
+
+
+def attribute_label(key):
+    """The Chinese label of a project attribute, with its unit: what ``missing`` shows a person.
+
+    Examples
+    --------
+    >>> attribute_label("emissions.VOCs")
+    '挥发性有机物排放量 (t/a)'
+    >>> attribute_label("water_m3")
+    '用水量 (m³/a)'
+    >>> attribute_label("industry")
+    '国民经济行业类别 (GB/T 4754-2017)'
+    >>> attribute_label("colour")
+    'colour'
+    """
+    entry = attribute_labels().get(key)
+    return entry["label"] if entry else key
+
+
+def attribute_labels():
+    """Every project attribute a finding may name: ``{key: {zh, en, unit, label, supply}}``.
+
+    The keys are those of PROJECT_FIELDS and ``emissions.<pollutant>`` for every pollutant.
+
+    >>> attribute_labels()["emissions.NOx"]["supply"]
+    '氮氧化物年排放量（t/a），不排放填 0 — NOx emitted per year, t/a (0 if none)'
+    """
+    out = {}
+    for key, (zh, en, unit, supply) in PROJECT_FIELDS.items():
+        out[key] = {"zh": zh, "en": en, "unit": unit, "label": f"{zh} ({unit})" if unit else zh, "supply": supply}
+    for pollutant, zh in POLLUTANTS.items():
+        out[f"emissions.{pollutant}"] = {
+            "zh": f"{zh}排放量", "en": f"{pollutant} emissions", "unit": "t/a", "label": f"{zh}排放量 (t/a)",
+            "supply": f"{zh}年排放量（t/a），不排放填 0 — {pollutant} emitted per year, t/a (0 if none)",
+        }
+    return out

@@ -319,13 +319,26 @@ class Service:
         return {"industries": [{"code": r.code, "name": r.name, "level": r.level, "parent": r.parent} for r in industries()]}
 
     def vocabulary(self):
-        """The closed vocabularies a project uses (construction, activity, fuel, pollutants)."""
+        """The closed vocabularies with their Chinese names (:mod:`zoning.vocab`, the one source).
+
+        What a project uses (construction, activity, fuel, pollutants), what a verdict says
+        (verdicts, effects, tiers, dimensions, unit categories, media, zone types) and
+        ``attributes``: every project attribute a finding's ``missing`` may name
+        (``emissions.VOCs``…) with its label, unit and what to supply.
+        """
         return {
             "construction": dict(vocab.CONSTRUCTION),
             "activity": dict(vocab.ACTIVITIES),
             "fuel": dict(vocab.FUELS),
             "pollutants": dict(vocab.POLLUTANTS),
             "verdicts": dict(vocab.VERDICTS),
+            "effects": dict(vocab.EFFECTS),
+            "tiers": dict(vocab.TIERS),
+            "dimensions": dict(vocab.DIMENSIONS),
+            "categories": dict(vocab.CATEGORIES),
+            "media": dict(vocab.MEDIA),
+            "zone_types": dict(vocab.ZONE_TYPES),
+            "attributes": vocab.attribute_labels(),
         }
 
     # ---------------------------------------------------------------- screening

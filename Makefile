@@ -42,12 +42,17 @@ sysdeps:
 	  else echo "warning: not installed:$$missing — the page test will be skipped"; fi; \
 	fi
 
-# Leaflet + leaflet-draw for the service's page, from the npm registry (not committed),
-# served by `zoning serve` from $(WEB)/node_modules so the page works offline.
-web: sysdeps $(WEB)/node_modules/leaflet-draw/dist/leaflet.draw.js
+# Leaflet + leaflet-draw for the service's page and Swagger UI for its /docs, from the npm
+# registry (not committed), served by `zoning serve` from $(WEB)/node_modules so that both work
+# offline. The stamp names the Swagger UI version: changing the pin installs again.
+SWAGGER_UI := 5.36.0
+WEB_PKGS   := leaflet@1.9 leaflet-draw@1.0 swagger-ui-dist@$(SWAGGER_UI)
+web: sysdeps $(WEB)/node_modules/swagger-ui-dist/.zoning-$(SWAGGER_UI)
 
-$(WEB)/node_modules/leaflet-draw/dist/leaflet.draw.js:
-	npm install --silent --no-audit --no-fund --prefix $(WEB) leaflet@1.9 leaflet-draw@1.0
+$(WEB)/node_modules/swagger-ui-dist/.zoning-$(SWAGGER_UI):
+	npm install --silent --no-audit --no-fund --prefix $(WEB) $(WEB_PKGS)
+	@test -f $(WEB)/node_modules/leaflet-draw/dist/leaflet.draw.js
+	@touch $@
 
 # Local copies of Leaflet and Leaflet.Search (the versions folium links to) that --offline maps
 # and reports inline, from the npm registry; not committed.

@@ -1,11 +1,12 @@
 """Build hook: the wheel carries the web assets its maps and page need (offline use).
 
 Leaflet 1.9.3 and Leaflet.Search 2.9.7 (the versions folium links to; ``--offline`` maps and
-reports inline them) and leaflet-draw 1.0.4 (the service's page) are taken from the npm
-registry at build time — or from a checkout's ``.cache/assets`` and ``.cache/web``, where
-``make assets``/``make web`` put the same packages — and placed under
-``zoning/_vendor/node_modules/<package>/`` with their licences (BSD-2-Clause, MIT). Nothing of
-them is committed. Set ``ZONING_BUILD_NO_ASSETS=1`` to build a wheel without them (maps then
+reports inline them), leaflet-draw 1.0.4 (the service's page) and swagger-ui-dist 5.36.0 (the
+service's ``/docs``) are taken from the npm registry at build time — or from a checkout's
+``.cache/assets`` and ``.cache/web``, where ``make assets``/``make web`` put the same packages —
+and placed under ``zoning/_vendor/node_modules/<package>/`` with their licences (BSD-2-Clause,
+MIT, Apache-2.0 with its NOTICE and the licences of what the Swagger UI bundle contains).
+Nothing of them is committed. Set ``ZONING_BUILD_NO_ASSETS=1`` to build a wheel without them (maps then
 link the CDN and ``--offline`` says how to install the copies).
 """
 
@@ -24,8 +25,10 @@ PACKAGES = {
     "leaflet-search@2.9.7": ["dist/leaflet-search.min.js", "dist/leaflet-search.min.css", "images/search-icon.png",
                              "images/search-icon-mobile.png", "images/loader.gif"],
     "leaflet-draw@1.0.4": ["dist/leaflet.draw.js", "dist/leaflet.draw.css", "dist/images"],
+    # the version pinned by the Makefile's `web` target (SWAGGER_UI)
+    "swagger-ui-dist@5.36.0": ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "swagger-ui-bundle.js.LICENSE.txt"],
 }
-_LICENCES = ("LICENSE", "LICENSE.md", "license.txt", "LICENSE.txt")
+_LICENCES = ("LICENSE", "LICENSE.md", "license.txt", "LICENSE.txt", "NOTICE")
 
 
 def _name(spec):

@@ -3,8 +3,9 @@
 Routes (contract §5, fixed paths): ``POST /v1/screen``, ``POST /v1/screen/file``,
 ``GET /v1/screenings/{id}``, ``GET /v1/screenings/{id}/map``, ``GET /v1/packs``,
 ``GET /v1/units/{unit_code}``, ``GET /healthz``, ``POST /v1/eligibility`` (contract §7); docs at
-``/docs``, the schema at ``/openapi.json``. Extra: ``GET /`` (the page for enterprises), ``GET /v1/industries``,
-``GET /v1/vocabulary``, ``GET /v1/packs/{pack_id}/units``.
+``/docs`` (Swagger UI from local copies, so it works offline; no ReDoc), the schema at
+``/openapi.json``. Extra: ``GET /`` (the page for enterprises), ``GET /v1/page-config`` (its
+basemaps and upload types), ``GET /v1/industries``, ``GET /v1/vocabulary``, ``GET /v1/packs/{pack_id}/units``.
 
 Every error, whatever raised it, goes through :func:`zoning.service.errors.http_error`.
 
@@ -26,6 +27,7 @@ from typing import Any, Literal, Optional
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -281,6 +283,8 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
             "Screen a project's site against the ecological red lines, element zones, resource ceilings and "
             "access-list rules of a zoning pack (contract §5). Every screening is stored and can be fetched by id."
         ),
+        docs_url=None,  # /docs below: Swagger UI from local copies, not the CDN
+        redoc_url=None,
     )
     app.state.service = service
     app.state.pool = pool
@@ -315,6 +319,35 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
     vendor = Path(web_vendor) if web_vendor else None
     if vendor is not None and (vendor / "node_modules" / "leaflet").is_dir():
         app.mount("/static/vendor", StaticFiles(directory=vendor / "node_modules"), name="vendor")
+
+    @app.get("/v1/page-config", tags=["service"],
+             summary="What the page at / needs: its basemaps (天地图 when the server has a key) and the upload types")
+    def page_config():
+        return JSONText(_page_config(settings, service.limits))
+
+    # ------------------------------------------------------------------ docs (Swagger UI, local copies)
+    docs_dir = Path(settings.docs_assets)
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_docs():
+        if not (docs_dir / _SWAGGER_JS).is_file():
+            return HTMLResponse(_NO_DOCS)
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title=f"{app.title} · 接口文档 API docs",
+            swagger_js_url=f"/static/docs/{_SWAGGER_JS}", swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon-32x32.png", oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def swagger_oauth2_redirect():
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/static/docs/{name}", include_in_schema=False)
+    def swagger_asset(name: str):
+        if name not in _SWAGGER_FILES or not (docs_dir / name).is_file():
+            raise StarletteHTTPException(404, f"no docs asset {name!r}")
+        return FileResponse(docs_dir / name, media_type=_SWAGGER_FILES[name])
 
     # ------------------------------------------------------------------ browsing
     @app.get("/healthz", tags=["service"], summary="Liveness and readiness")
@@ -444,6 +477,42 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
         return HTMLResponse(service.screening_map(screening_id, offline=offline))
 
     return app
+
+
+_SWAGGER_JS = "swagger-ui-bundle.js"
+#: The files of swagger-ui-dist /docs uses (the wheel carries these, see hatch_build.py).
+_SWAGGER_FILES = {_SWAGGER_JS: "text/javascript", "swagger-ui.css": "text/css", "favicon-32x32.png": "image/png"}
+_NO_DOCS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>接口文档 API docs</title></head><body>
+<h1>接口文档未安装 — the API docs page is not installed</h1>
+<p>本地的 Swagger UI 副本缺失：在源码目录运行 <code>make web</code>，或安装 zoning 的 wheel（其中带有副本）。
+The local copy of Swagger UI is missing: run <code>make web</code> in a checkout, or install the zoning wheel, which
+carries it (or point <code>ZONING_DOCS_ASSETS</code> at a swagger-ui-dist directory).</p>
+<p>接口定义 The API schema: <a href="/openapi.json">/openapi.json</a></p></body></html>"""
+_OSM = {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "subdomains": "", "max_zoom": 19,
+        "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'}
+
+
+def _page_config(settings, limits):
+    """The page's basemaps and upload types: plain data for ``GET /v1/page-config``.
+
+    OpenStreetMap always; 天地图 矢量 (vec_w + cva_w) and 影像 (img_w + cia_w), the CGCS2000
+    Web-Mercator tiles of :mod:`zoning.basemaps`, only when the server has ``ZONING_TIANDITU_KEY``
+    — the key is in their tile URLs, as a browser must send it. Never GCJ-02 tiles.
+    """
+    from urllib.parse import quote
+
+    from zoning import basemaps
+    from zoning.service.uploads import ACCEPTED_SUFFIXES
+
+    out = [{"id": "osm", "name": "OpenStreetMap", "tiles": [_OSM]}]
+    key = settings.tianditu_key
+    if key:
+        for name in ("tianditu-vec", "tianditu-img"):
+            providers = basemaps.tianditu_layers(name, key)
+            out.append({"id": name, "name": providers[0].name, "tiles": [
+                {"url": t.url.replace("{tk}", quote(key, safe="")), "subdomains": t.get("subdomains", ""),
+                 "max_zoom": t.get("max_zoom", 18), "attribution": t.html_attribution} for t in providers]})
+    return {"basemaps": out, "upload": {"suffixes": dict(ACCEPTED_SUFFIXES), "max_bytes": limits.max_body_bytes}}
 
 
 def app_from_env() -> FastAPI:

@@ -27,6 +27,8 @@ variable                         meaning                                        
 ``ZONING_RECORDS_KEY``           secret for keyed (HMAC) record hashes; see README         —
 ``ZONING_SQLITE_SYNCHRONOUS``    SQLite ``synchronous`` pragma (FULL or NORMAL)            FULL
 ``ZONING_WEB_VENDOR``            directory holding node_modules/leaflet{,-draw}            .cache/web
+``ZONING_DOCS_ASSETS``           Swagger UI for /docs: a swagger-ui-dist directory         .cache/web/…
+``ZONING_TIANDITU_KEY``          Tianditu key (tk): the page offers its basemaps           —
 ===============================  ========================================================  ====================
 """
 
@@ -158,6 +160,17 @@ class Server:
         )
 
 
+def _docs_assets_default():
+    """Swagger UI for ``/docs``: a checkout's ``.cache/web/node_modules/swagger-ui-dist`` (``make
+    web``), else the copy an installed wheel carries (``zoning/_vendor``, see hatch_build.py)."""
+    checkout = Path(__file__).resolve().parents[2] / ".cache" / "web" / "node_modules" / "swagger-ui-dist"
+    if (checkout / "swagger-ui-bundle.js").is_file():
+        return checkout
+    import zoning
+
+    return Path(zoning.__file__).resolve().parent / "_vendor" / "node_modules" / "swagger-ui-dist"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service needs to start."""
@@ -171,6 +184,9 @@ class Settings:
     records_key: str | None = field(default=None, repr=False)
     sqlite_synchronous: str = "FULL"
     web_vendor: Path = field(default_factory=_web_vendor_default)
+    docs_assets: Path = field(default_factory=_docs_assets_default)
+    #: 天地图 key: sent to the page (it is in every tile URL a browser asks for), never logged.
+    tianditu_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls):
@@ -188,4 +204,6 @@ class Settings:
             records_key=os.environ.get("ZONING_RECORDS_KEY") or None,
             sqlite_synchronous=sync,
             web_vendor=Path(os.environ.get("ZONING_WEB_VENDOR") or _web_vendor_default()),
+            docs_assets=Path(os.environ.get("ZONING_DOCS_ASSETS") or _docs_assets_default()),
+            tianditu_key=os.environ.get("ZONING_TIANDITU_KEY", "").strip() or None,
         )

@@ -5,11 +5,12 @@ a bilingual text rendering for the terminal and an HTML one for Jupyter.
 import copy
 import html
 import json
+import re
 from collections.abc import Mapping
 
 from zoning import vocab
 
-__all__ = ["Verdict", "decide", "deciding_findings", "stated_area_fields", "access_list_lines"]
+__all__ = ["Verdict", "decide", "deciding_findings", "stated_area_fields", "access_list_lines", "because_zh", "attribute_zh"]
 
 _EFFECT_RANK = {"prohibit": 0, "needs_information": 1, "condition": 2}
 _VERDICT_OF = {"prohibit": "prohibited", "needs_information": "needs_information", "condition": "conditional"}
@@ -186,6 +187,145 @@ def access_list_lines(unit):
     """
     texts = unit.get("access_list") or {}
     return [(f"{zh} {dim}", texts[dim]) for dim, zh in vocab.DIMENSIONS.items() if texts.get(dim)]
+
+
+# ----------------------------------------------------------------------------
+# Chinese forms of the reasons (``because``) the rules engine writes in English
+
+_STATISTICS_ZH = {"mean": "均值", "max": "最大值", "min": "最小值", "median": "中位数", "sum": "总和"}
+_LAYERS_ZH = {"red_line": "生态保护红线", "zones": "要素管控分区", "units": "环境管控单元"}
+_OPS_ZH = {" and ": " 且 "}
+_AMOUNT = re.compile(r" \((?:(?P<a>[\d,.]+) m², (?P<ap>[\d.]+%) of the site|(?P<l>[\d,.]+) m, (?P<lp>[\d.]+%) of the line|(?P<pt>the point lies in it))\)$")
+
+
+def attribute_zh(key):
+    """The Chinese name of a project attribute a finding may be missing, the key beside it.
+
+    Examples
+    --------
+    >>> attribute_zh("emissions.VOCs")
+    '挥发性有机物排放量 emissions.VOCs'
+    >>> attribute_zh("water_m3")
+    '用水量 water_m3'
+    >>> attribute_zh("colour")
+    'colour'
+    """
+    names = {"industry": "行业类别", "construction": "建设性质", "fuel": "燃料", "activity": "活动类型",
+             "groundwater": "是否开采地下水", "emissions": "污染物排放量"}
+    names.update({k: v[0] for k, v in vocab.RESOURCES.items()})
+    names.update({f"emissions.{p}": f"{zh}排放量" for p, zh in vocab.POLLUTANTS.items()})
+    return f"{names[key]} {key}" if key in names else key
+
+
+def _amount_zh(m):
+    if m is None:
+        return ""
+    if m["a"]:
+        return f"（重叠 {m['a']} m²，占场地 {m['ap']}）"
+    if m["l"]:
+        return f"（重叠 {m['l']} m，占线路 {m['lp']}）"
+    return "（点位位于其内）"
+
+
+def _place_zh(text):
+    m = _AMOUNT.search(text)
+    head, amount = (text[: m.start()], _amount_zh(m)) if m else (text, "")
+    if head.startswith("site overlaps ecological protection red line 生态保护红线 "):
+        return "场地占用生态保护红线 " + head.removeprefix("site overlaps ecological protection red line 生态保护红线 ") + amount
+    if head.startswith("site overlaps unit "):
+        return "场地位于环境管控单元 " + head.removeprefix("site overlaps unit ") + amount
+    if head.startswith("site overlaps "):
+        rest = head.removeprefix("site overlaps ")
+        kind, _, tail = rest.partition(" ")
+        kind = vocab.ZONE_TYPES.get(kind, kind)  # a zone type without a Chinese name is shown dotted
+        return f"场地位于{kind} {tail}{amount}"
+    r = re.fullmatch(r"site is ([\d,.]+) m from (\w+) (\S+)(?: (.*?))? \(within ([\d.]+) m\)", text)
+    if r:
+        name = f" {r[4]}" if r[4] else ""
+        return f"场地距{_LAYERS_ZH.get(r[2], r[2])} {r[3]}{name} {r[1]} m（在 {r[5]} m 范围内）"
+    r = re.fullmatch(r"applies everywhere in the pack's region (\S+)", text)
+    if r:
+        return f"适用于数据包所辖全域（行政区 {r[1]}）"
+    r = re.fullmatch(r"(\S+) (\w+) ([\d.]+) exceeds the standard ([\d.]+)(?: (.+))?", text)
+    if r:
+        unit = f" {r[5]}" if r[5] else ""
+        return f"场地 {r[1]} {_STATISTICS_ZH.get(r[2], r[2])} {r[3]}{unit} 超过标准 {r[4]}{unit}"
+    return None
+
+
+def _reason_zh(text):
+    r = re.fullmatch(r"industry (\S+) falls under (.+?)(?: and not (.+))?", text)
+    if r:
+        under = "任何行业" if r[2] == "any" else f"条款所列行业 {r[2]}"
+        return f"行业 {r[1]} 属于{under}" + (f"，且不属于除外行业 {r[3]}" if r[3] else "")
+    r = re.fullmatch(r"industry (\S+) is coarser than the clause's (.+): give the 4-digit class", text)
+    if r:
+        return f"行业代码 {r[1]} 比条款所列 {r[2]} 粗，无法判断，请提供4位行业小类代码"
+    if text == "industry not given":
+        return "未提供行业代码"
+    r = re.fullmatch(r"construction is (\w+)", text)
+    if r:
+        return f"建设性质为{vocab.CONSTRUCTION.get(r[1], r[1])}（{r[1]}）"
+    r = re.fullmatch(r"emits (.+)", text)
+    if r:
+        items = []
+        for item in r[1].split(", "):
+            p, _, amount = item.partition(" ")
+            items.append(f"{vocab.POLLUTANTS.get(p, p)}（{p}）{amount}")
+        return "排放" + "、".join(items)
+    r = re.fullmatch(r"burns (.+)", text)
+    if r:
+        return "使用燃料" + "、".join(f"{vocab.FUELS.get(f, f)}（{f}）" for f in r[1].split(", "))
+    r = re.fullmatch(r"activity (\S+) is not exempt", text)
+    if r:
+        return f"活动类型{vocab.ACTIVITIES.get(r[1], r[1])}（{r[1]}）不属于豁免的有限人为活动"
+    r = re.fullmatch(r"activity is (\S+)", text)
+    if r:
+        return f"活动类型为{vocab.ACTIVITIES.get(r[1], r[1])}（{r[1]}）"
+    r = re.fullmatch(r"(\w+) (-?[\d.e+]+) ((?:[<>≤≥=] -?[\d.e+]+(?: and )?)+)", text)
+    if r:
+        return f"{attribute_zh(r[1])} 为 {r[2]}，{r[3].replace(' and ', ' 且 ')}"
+    return None
+
+
+def because_zh(because):
+    """The Chinese form of a finding's ``because`` (the engine writes it in English).
+
+    Each part of the reason (the place, then each condition that held) is translated;
+    a part this function does not know is kept in English, never dropped.
+
+    Examples
+    --------
+    >>> because_zh("site overlaps 优先保护单元 ZH33050310001 和孚漾水源 (5,000 m², 100.0% of the site); "
+    ...            "industry 1713 falls under B, C, D and not 4413; construction is new")
+    '场地位于优先保护单元 ZH33050310001 和孚漾水源（重叠 5,000 m²，占场地 100.0%）；行业 1713 属于条款所列行业 B, C, D，且不属于除外行业 4413；建设性质为新建（new）'
+    >>> because_zh("site is 200 m from red_line RL-01 莫干山 (within 1000 m)")
+    '场地距生态保护红线 RL-01 莫干山 200 m（在 1000 m 范围内）'
+    >>> because_zh("site overlaps unit ZH33052220001 开发区 (the point lies in it); the clause may apply but needs: emissions.VOCs, fuel")
+    '场地位于环境管控单元 ZH33052220001 开发区（点位位于其内）；该条款可能适用，但须补充：挥发性有机物排放量 emissions.VOCs、燃料 fuel'
+    >>> because_zh("demand 120,000 m³/a exceeds the remaining 50,000 m³/a of ZH33052120001")
+    '需求 120,000 m³/a 超过 ZH33052120001 的剩余额度 50,000 m³/a'
+    >>> because_zh("pm25 mean 41.2 exceeds the standard 35 ug/m3; emits VOCs 12.5 t/a, NOx 8 t/a")
+    '场地 pm25 均值 41.2 ug/m3 超过标准 35 ug/m3；排放挥发性有机物（VOCs）12.5 t/a、氮氧化物（NOx）8 t/a'
+    >>> because_zh("something new")
+    'something new'
+    """
+    text = str(because)
+    r = re.fullmatch(r"the site lies in quota scope (\S+); the project's (\w+) is needed to check the remaining ([\d,.]+) (.+)", text)
+    if r:
+        return f"场地位于资源利用上线管控范围 {r[1]}，须提供项目的{attribute_zh(r[2])}以核对剩余额度 {r[3]} {r[4]}"
+    r = re.fullmatch(r"demand ([\d,.]+) (\S+) exceeds the remaining ([\d,.]+) (\S+) of (\S+)", text)
+    if r:
+        return f"需求 {r[1]} {r[2]} 超过 {r[5]} 的剩余额度 {r[3]} {r[4]}"
+    r = re.fullmatch(r"demand ([\d,.]+) (\S+) is over (\d+%) of the remaining ([\d,.]+) (\S+) of (\S+)", text)
+    if r:
+        return f"需求 {r[1]} {r[2]} 超过 {r[6]} 剩余额度 {r[4]} {r[5]} 的 {r[3]}"
+    head, sep, needs = text.partition("; the clause may apply but needs: ")
+    parts = head.split("; ")
+    out = [_place_zh(parts[0]) or parts[0]] + [_reason_zh(p) or p for p in parts[1:]]
+    if sep:
+        out.append("该条款可能适用，但须补充：" + "、".join(attribute_zh(k) for k in needs.split(", ")))
+    return "；".join(out)
 
 
 def render_text(d):

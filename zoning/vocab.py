@@ -149,10 +149,10 @@ VERDICT_COLORS = {"prohibited": "#b71c1c", "needs_information": "#e65100", "cond
 #: are made from POLLUTANTS by :func:`attribute_label`. One table for the page, reports and maps.
 PROJECT_FIELDS = {
     "name": ("项目名称", "project name", None, "项目名称 the project's name"),
-    "industry": ("国民经济行业类别", "industry", "GB/T 4754-2017",
+    "industry": ("行业类别", "industry", "GB/T 4754-2017",
                  "4位行业小类代码，如 2614 — the 4-digit GB/T 4754-2017 class, e.g. 2614"),
     "construction": ("建设性质", "construction", None, "新建、扩建、改建或迁建 — new, expansion, reconstruction or relocation"),
-    "activity": ("特殊活动类型", "activity", None,
+    "activity": ("活动类型", "activity", None,
                  "生态保护红线内允许的有限人为活动类型（如无法避让的线性基础设施），没有则不填 — "
                  "a red-line permitted activity, if any"),
     "emissions": ("污染物排放量", "emissions", "t/a", "各污染物年排放量，未列出的视为 0 — t/a by pollutant; unlisted = 0"),
@@ -161,7 +161,7 @@ PROJECT_FIELDS = {
     "coal_t": (RESOURCES["coal_t"][0], "coal use", RESOURCES["coal_t"][1], "年煤炭消费量（t/a），不用煤填 0 — coal burnt per year, t/a (0 if none)"),
     "land_ha": (RESOURCES["land_ha"][0], "land area", RESOURCES["land_ha"][1], "项目用地面积（ha） — land taken, ha"),
     "energy_tce": (RESOURCES["energy_tce"][0], "energy use", RESOURCES["energy_tce"][1], "年综合能耗（tce/a） — energy used per year, tce/a"),
-    "groundwater": ("开采地下水", "groundwater", None, "是否开采地下水（是/否） — whether the project draws groundwater"),
+    "groundwater": ("是否开采地下水", "groundwater", None, "是否开采地下水（是/否） — whether the project draws groundwater"),
 }
 
 
@@ -175,7 +175,7 @@ def attribute_label(key):
     >>> attribute_label("water_m3")
     '用水量 (m³/a)'
     >>> attribute_label("industry")
-    '国民经济行业类别 (GB/T 4754-2017)'
+    '行业类别 (GB/T 4754-2017)'
     >>> attribute_label("colour")
     'colour'
     """

@@ -119,6 +119,17 @@ def _web_vendor_default():
     return Path(zoning.__file__).resolve().parent / "_vendor"
 
 
+def _docs_assets_default():
+    """Swagger UI for ``/docs``: a checkout's ``.cache/web/node_modules/swagger-ui-dist`` (``make
+    web``), else the copy an installed wheel carries (``zoning/_vendor``, see hatch_build.py)."""
+    checkout = Path(__file__).resolve().parents[2] / ".cache" / "web" / "node_modules" / "swagger-ui-dist"
+    if (checkout / "swagger-ui-bundle.js").is_file():
+        return checkout
+    import zoning
+
+    return Path(zoning.__file__).resolve().parent / "_vendor" / "node_modules" / "swagger-ui-dist"
+
+
 @dataclass(frozen=True)
 class Workers:
     """The bounded pool of screening processes and the per-request time budget."""
@@ -158,17 +169,6 @@ class Server:
             body_timeout_s=_float_env("ZONING_BODY_TIMEOUT_S", d.body_timeout_s),
             max_connections=_int_env("ZONING_MAX_CONNECTIONS", d.max_connections),
         )
-
-
-def _docs_assets_default():
-    """Swagger UI for ``/docs``: a checkout's ``.cache/web/node_modules/swagger-ui-dist`` (``make
-    web``), else the copy an installed wheel carries (``zoning/_vendor``, see hatch_build.py)."""
-    checkout = Path(__file__).resolve().parents[2] / ".cache" / "web" / "node_modules" / "swagger-ui-dist"
-    if (checkout / "swagger-ui-bundle.js").is_file():
-        return checkout
-    import zoning
-
-    return Path(zoning.__file__).resolve().parent / "_vendor" / "node_modules" / "swagger-ui-dist"
 
 
 @dataclass(frozen=True)

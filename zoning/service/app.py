@@ -160,6 +160,51 @@ class EligibilityOut(BaseModel):
     features: list[EligibilityFeature]
 
 
+_BATCH_EXAMPLE = {
+    "type": "FeatureCollection",
+    "project": {"construction": "new", "fuel": ["natural_gas"], "emissions": {"VOCs": 2}},
+    "features": [
+        {"type": "Feature", "id": "A-01", "properties": {"name": "候选地块一", "industry": "2614"},
+         "geometry": {"type": "Point", "coordinates": [119.95, 30.55]}},
+        {"type": "Feature", "id": "A-02", "properties": {"name": "候选地块二", "industry": "3360", "water_m3": 5000},
+         "geometry": {"type": "Polygon", "coordinates": [[[119.6, 30.5], [119.61, 30.5], [119.61, 30.51], [119.6, 30.5]]]}},
+    ],
+}
+
+
+class BatchIn(BaseModel):
+    """Many sites: one Feature per site, its properties the project; ``project`` gives the defaults."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [_BATCH_EXAMPLE]})
+    type: Literal["FeatureCollection"]
+    features: list[FeatureIn] = Field(description="one GeoJSON Feature per site; properties = its project (contract §2 keys)")
+    project: Optional[ProjectIn] = Field(None, description="default project: keys a feature's properties leave out")
+
+
+class BatchRow(BaseModel):
+    index: int = Field(description="0-based position of the feature in `features`")
+    id: Optional[Any] = Field(None, description="the feature's GeoJSON `id`, when it has one")
+    verdict: Optional[Literal["prohibited", "needs_information", "conditional", "permitted"]] = None
+    verdict_zh: Optional[str] = Field(None, description="禁止准入 | 待补充信息 | 有条件准入 | 允许准入")
+    units: Optional[str] = Field(None, description="';'-joined unit codes the site overlaps")
+    red_line: Optional[str] = Field(None, description="';'-joined red-line ids the site overlaps")
+    blocking: Optional[str] = Field(None, description="';'-joined ids of the clauses (and quota rows) that decided")
+    missing: Optional[str] = Field(None, description="';'-joined project attributes that would settle a needs_information")
+    n_findings: Optional[int] = None
+    error: Optional[str] = Field(None, description="null, or why this feature could not be screened (the others go on)")
+    screening_id: Optional[str] = Field(None, description="with record=true: the stored record of this row (null for a row error)")
+
+
+class BatchOut(BaseModel):
+    """One row per feature, in order, with the contract-§6 columns of `zoning batch`."""
+
+    pack: PackRef
+    engine: dict[str, Any]
+    recorded: bool = Field(description="the rows were stored as screening records (record=true)")
+    counts: dict[str, int] = Field(description="rows by verdict, `error` (rows that could not be screened) and `total`")
+    rows: list[BatchRow]
+
+
 _ERRORS = {
     404: {"model": ErrorBody, "description": "no such pack, unit or screening"},
     413: {"model": ErrorBody, "description": "request body too large"},
@@ -242,6 +287,13 @@ _PROJECT_BODY = {
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": ProjectIn.model_json_schema(), "example": _PROJECT_EXAMPLE}},
+    }
+}
+
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": BatchIn.model_json_schema(), "example": _BATCH_EXAMPLE}},
     }
 }
 
@@ -425,6 +477,42 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
         computed = await run_cpu(pool, _compute_for_server, "compute_upload", data, file.filename or "", fields,
                                  pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, repair=repair)
         return JSONText(await run_in_threadpool(service.record, *computed))
+
+    @app.post(
+        "/v1/screen/batch",
+        tags=["screening"],
+        summary="Screen many sites at once: a GeoJSON FeatureCollection, one row per feature",
+        description=(
+            "Body: a GeoJSON FeatureCollection; each Feature is one site and its `properties` its project "
+            "(contract §2 keys); an optional `project` member beside `features` gives the defaults for the keys a "
+            "feature leaves out. The features are screened together by the bulk engine (`pack.screen_many`), and "
+            "each row holds the contract-§6 columns of `zoning batch` (`verdict`, `verdict_zh`, `units`, "
+            "`red_line`, `blocking`, `missing`, `n_findings`, `error`). A feature that cannot be screened (not a "
+            "Feature, a malformed or invalid geometry, an unknown industry code, outside the region) gets its "
+            "reason in `error`; the others go on. The request is refused (422) when the body is not a "
+            "FeatureCollection, has more than `ZONING_MAX_BATCH_FEATURES` (10,000) features "
+            "(`too_many_features`) or `ZONING_MAX_VERTICES` vertices in all, or its default `project` is "
+            "invalid. With `record=true` every screened row is stored as a screening record (all in one "
+            "transaction, or none) and gets its `screening_id`; by default nothing is stored."
+        ),
+        response_model=BatchOut,
+        responses=_ERRORS,
+        openapi_extra=_BATCH_BODY,
+    )
+    async def screen_batch(
+        request: Request,
+        pack: Optional[str] = Query(None, description="pack id (its newest version) or ID@VERSION (default: the server's first pack)"),
+        crs: Optional[str] = Query(None, description="CRS of the coordinates, e.g. EPSG:4549 (default: the body's crs member, else WGS84)"),
+        gcj02: bool = Query(False, description="coordinates are GCJ-02 (AMap, Tencent)"),
+        bd09: bool = Query(False, description="coordinates are BD-09 (Baidu)"),
+        record: bool = Query(False, description="store each screened row as a screening record and return its screening_id"),
+    ):
+        service.pack(pack)  # 404 for an unknown pack before any work
+        data = await request.body()
+        response, prepared = await run_cpu(pool, Service.compute_batch, data, pack=pack, crs=crs, gcj02=gcj02, bd09=bd09, record=record)
+        if prepared is not None:
+            response = await run_in_threadpool(service.record_batch, response, prepared)
+        return JSONText(response)
 
     # ------------------------------------------------------------------ eligibility
     @app.post(

@@ -32,17 +32,19 @@ import zoning
 from zoning.service.bodies import check_geojson, check_values, parse_json
 from zoning.service.config import Limits
 from zoning.service.eligibility import DEFAULT_SIMPLIFY_M, ResponseCache, eligibility_response
-from zoning.service.errors import BadRequest, NotFound, StorageUnavailable
+from zoning.service.errors import BadRequest, LimitExceeded, NotFound, StorageUnavailable
 from zoning.service.maps import screening_map_html
 from zoning.service.uploads import check_upload, check_vertices, suffix_of
 from zoning import vocab
 from zoning.errors import PackError, SiteError, ZoningError
 
-__all__ = ["Service", "load_packs", "pack_ref", "newest_first", "project_from_fields"]
+__all__ = ["Service", "load_packs", "pack_ref", "newest_first", "project_from_fields", "BATCH_COLUMNS", "record_many"]
 
 log = logging.getLogger("zoning.service")
 
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
+#: The contract-§6 columns of every row of ``POST /v1/screen/batch`` (as ``zoning batch`` writes them).
+BATCH_COLUMNS = ("verdict", "verdict_zh", "units", "red_line", "blocking", "missing", "n_findings", "error")
 _PROJECT_FIELDS = ("name", "industry", "construction", "activity", "emissions", "fuel", "water_m3", "coal_t", "land_ha", "energy_tce", "groundwater")
 
 
@@ -447,6 +449,133 @@ class Service:
         result["screening_id"] = rid
         return result
 
+    # ---------------------------------------------------------------- many sites
+
+    def screen_batch(self, body, **options):
+        """:meth:`compute_batch` and, with ``record=True``, :meth:`record_batch`: the response as plain data."""
+        response, prepared = self.compute_batch(body, **options)
+        return self.record_batch(response, prepared) if prepared is not None else response
+
+    def compute_batch(self, body, *, pack=None, crs=None, gcj02=False, bd09=False, record=False):
+        """Screen every feature of a GeoJSON FeatureCollection separately, with the bulk engine.
+
+        Each feature is one site and its ``properties`` its project (contract §2 keys); the
+        body's optional ``project`` member (an object beside ``features``) gives defaults for
+        the keys a feature leaves out. The features go through :func:`zoning.screen.screen_many`
+        together (one overlay, one pass over the clauses), not one screening each.
+
+        A feature that cannot be screened — not a Feature, a malformed or invalid geometry, an
+        unknown industry code, outside the pack's region — gets the reason in its row's
+        ``error`` and the others go on. The request as a whole is refused (422) when it is not
+        JSON or not a FeatureCollection, has more than ``limits.max_batch_features`` features
+        (``too_many_features``) or vertices in all (``too_many_vertices``), or its default
+        project is invalid.
+
+        Returns
+        -------
+        (dict, list or None)
+            The response (``pack``, ``engine``, ``counts``, ``rows``: one per feature, in order,
+            with ``index``, ``id`` and the contract-§6 columns) and, with ``record=True``, one
+            :func:`zoning.service.store.prepare` tuple per screened row (None for row errors),
+            to be stored by :meth:`record_batch` in the server process.
+        """
+        import pandas as pd
+
+        from zoning.service.store import prepare
+
+        if isinstance(body, (bytes, bytearray, memoryview, str)):
+            body = parse_json(bytes(body) if not isinstance(body, str) else body, self.limits)
+        features, default = self._batch_body(body)
+        webmap = _webmap(gcj02, bd09, crs)
+        p = self.pack(pack)
+        src_crs = _batch_crs(body, crs, webmap)
+        n = len(features)
+        geoms, props, errors = _batch_features(features, self.limits, webmap)
+        good = [i for i in range(n) if errors[i] is None]
+        frame = _batch_frame([geoms[i] for i in good], [props[i] for i in good], src_crs)
+        out = p.screen_many(frame, default, full=bool(record)) if good else None
+        rows = []
+        prepared = [None] * n if record else None
+        at = dict(zip(good, range(len(good))))
+        label = {"gcj02": "GCJ-02", "bd09": "BD-09"}.get(webmap) or _crs_label(src_crs)
+        for i in range(n):
+            f = features[i]
+            row = {"index": i, "id": f.get("id") if isinstance(f, dict) and isinstance(f.get("id"), (str, int, float)) else None}
+            if i in at:
+                k = at[i]
+                for c in BATCH_COLUMNS:
+                    v = out[c].iat[k]
+                    row[c] = None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else (int(v) if c == "n_findings" else v)
+                if record and row["error"] is None:
+                    verdict = out["result"].iat[k]
+                    result = verdict.to_dict()
+                    result["site"]["source_crs"] = label
+                    project = dict(default or {})
+                    project.update({key: v for key, v in (props[i] or {}).items() if v is not None})
+                    request = _jsonable({
+                        "kind": "batch",
+                        "input": f,
+                        "batch": {"index": i, "features": n},
+                        "site": shapely.geometry.mapping(verdict.site_geometry),  # CGCS2000 lon/lat, as screened
+                        "site_source": f"batch feature {i + 1} of {n}",
+                        "source_crs": label,
+                        "project": project,
+                        "options": {"pack": p.id, "crs": crs or None, "webmap": webmap, "default_project": default},
+                        "pack": {"id": p.id, "version": p.version, "digest": p.digest},
+                    })
+                    prepared[i] = prepare(request, result)
+            else:
+                row.update({c: None for c in BATCH_COLUMNS})
+                row["error"] = errors[i]
+            rows.append(row)
+        counts = dict.fromkeys([*vocab.VERDICTS, "error"], 0)
+        for r in rows:
+            counts[r["verdict"] or "error"] += 1
+        counts["total"] = n
+        response = {
+            "pack": {"id": p.id, "version": p.version, "digest": p.digest},
+            "engine": {"version": zoning.__version__},
+            "recorded": bool(record),
+            "counts": counts,
+            "rows": rows,
+        }
+        return response, prepared
+
+    def _batch_body(self, body):
+        if not isinstance(body, dict) or body.get("type") != "FeatureCollection":
+            got = body.get("type") if isinstance(body, dict) else type(body).__name__
+            raise BadRequest(f"expected a GeoJSON FeatureCollection (one feature per site, properties = its project), got {got!r}", code="bad_input")
+        features = body.get("features")
+        if not isinstance(features, list):
+            raise BadRequest(f"the FeatureCollection's 'features' must be an array of Features, got {_kind_of(features)}", code="bad_input")
+        limit = self.limits.max_batch_features
+        if len(features) > limit:
+            raise LimitExceeded(f"the batch has {len(features)} features; the limit is {limit} (ZONING_MAX_BATCH_FEATURES): split it into several requests",
+                                code="too_many_features", detail={"features": len(features), "limit": limit})
+        if not features:
+            raise BadRequest("the FeatureCollection has no features; expected at least one site", code="bad_input")
+        default = body.get("project")
+        if default is not None:
+            if not isinstance(default, dict):
+                raise BadRequest(f"the FeatureCollection's 'project' (the default project) must be an object of contract §2 keys, got {_kind_of(default)}", code="project_invalid")
+            check_values(default, "the project")
+            from zoning.project import parse_project
+
+            parse_project(default)  # a bad default is the request's fault: 422 project_invalid, not an error in every row
+        return features, default
+
+    def record_batch(self, response, prepared):
+        """Store every screened row of a batch as a screening record, all in one transaction;
+        add ``screening_id`` to each row (None for rows with an error). Nothing is stored when
+        the store refuses any of them (:class:`StorageUnavailable`, 503)."""
+        if self.store is None:
+            raise StorageUnavailable("this process has no record store")
+        ids = record_many(self.store, [x for x in prepared if x is not None])
+        it = iter(ids)
+        for row, x in zip(response["rows"], prepared):
+            row["screening_id"] = next(it) if x is not None else None
+        return response
+
     # ---------------------------------------------------------------- eligibility
 
     def compute_eligibility(self, body, *, pack=None, simplify_m=DEFAULT_SIMPLIFY_M):
@@ -511,3 +640,134 @@ def _jsonable(obj):
         return json.loads(json.dumps(obj, ensure_ascii=False, default=str, allow_nan=False))
     except ValueError as e:  # NaN or infinity that slipped past the checks
         raise BadRequest(f"the request holds a number JSON cannot carry ({e}); expected finite numbers", code="bad_input") from None
+
+
+def _crs_label(crs):
+    from zoning.crs import crs_label
+
+    return crs_label(crs)
+
+
+def _kind_of(v):
+    if v is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(type(v), type(v).__name__)
+
+
+def _batch_crs(body, crs, webmap):
+    """The CRS of the batch's coordinates: ``crs=`` over the body's (legacy) ``crs`` member, else WGS84."""
+    from pyproj import CRS
+
+    from zoning.crs import parse_crs
+    from zoning.site import _geojson_crs
+
+    if webmap:
+        return CRS.from_epsg(4326)
+    if crs:
+        return parse_crs(crs, "crs")
+    return _geojson_crs(body.get("crs"), "the FeatureCollection")[0]
+
+
+def _batch_features(features, limits, webmap):
+    """``(geometries, properties, errors)``: each feature's site and project, or why it cannot be screened."""
+    from zoning import webmap as _wm
+
+    n = len(features)
+    geoms, props, errors = [None] * n, [None] * n, [None] * n
+    total = 0  # vertices in all: the limit holds for the whole batch
+    convert = {"gcj02": _wm.gcj02_to_wgs84, "bd09": _wm.bd09_to_wgs84}.get(webmap)
+    for i, f in enumerate(features):
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            got = f"type {f.get('type')!r}" if isinstance(f, dict) else _kind_of(f)
+            errors[i] = f"item {i} of 'features' is not a GeoJSON Feature (got {got})"
+            continue
+        pr = f.get("properties")
+        if pr is not None and not isinstance(pr, dict):
+            errors[i] = f"the feature's properties must be an object of project keys, got {_kind_of(pr)}"
+            continue
+        g = f.get("geometry")
+        if g is None:
+            errors[i] = "the feature has no geometry; expected a Point, LineString or Polygon (or Multi…)"
+            continue
+        try:
+            total += check_geojson({"type": "Feature", "geometry": g}, limits)
+            if total > limits.max_vertices:
+                raise LimitExceeded(f"the batch has more than {limits.max_vertices} vertices in all; the limit is {limits.max_vertices}: "
+                                    "split it into several requests", code="too_many_vertices")
+            check_values(pr or {}, "the project")
+            check_values({k: v for k, v in f.items() if k != "properties"}, "the Feature")
+            geom = shapely.geometry.shape(g)
+            if convert is not None and not geom.is_empty:
+                geom = convert(geom)
+        except LimitExceeded:
+            raise
+        except BadRequest as e:
+            errors[i] = str(e)
+            continue
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, shapely.errors.ShapelyError) as e:
+            errors[i] = f"malformed {g.get('type', 'geometry') if isinstance(g, dict) else 'geometry'}: {e}; expected GeoJSON coordinates [lon, lat]"
+            continue
+        geoms[i], props[i] = geom, pr or {}
+    return geoms, props, errors
+
+
+def _batch_frame(geoms, props, crs):
+    """The GeoDataFrame :func:`zoning.screen.screen_many` takes: the project keys as object columns."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from zoning.project import PROJECT_KEYS
+
+    keys = []
+    for pr in props:
+        for k in pr:
+            if (k in PROJECT_KEYS or (isinstance(k, str) and k.startswith("emissions."))) and k not in keys:
+                keys.append(k)
+    data = {k: pd.Series([pr.get(k) for pr in props], dtype=object) for k in keys}
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=crs).values, crs=crs)
+
+
+def record_many(store, prepared):
+    """Store many screenings in one transaction, chained in order; return their ids.
+
+    ``prepared``: :func:`zoning.service.store.prepare` tuples. Either every record is written
+    or none (:class:`StorageUnavailable`). The same steps as :meth:`Store.add`, once for the
+    whole list: one lock, one transaction, one commit (one fsync on SQLite).
+    """
+    import datetime as _dt
+    import time as _time
+
+    import sqlalchemy as sa
+
+    from zoning.service import store as st
+
+    if not prepared:
+        return []
+    created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+    rows = []
+    for request_text, result_text, fields, digest in prepared:
+        rows.append(({"id": st.new_id(), "created_at": created, **fields, "request": request_text, "result": result_text}, digest))
+    try:
+        with store._writer():
+            with store.engine.begin() as conn:
+                if store.dialect == "postgresql":
+                    conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({st._LOCK_KEY})"))
+                last = conn.execute(
+                    sa.select(st.screenings.c.seq, st.screenings.c.hash).where(st.screenings.c.seq.is_not(None))
+                    .order_by(st.screenings.c.seq.desc()).limit(1)
+                ).first()
+                seq, prev = (last.seq, last.hash) if last else (0, st.GENESIS)
+                values = []
+                for row, digest in rows:
+                    seq += 1
+                    row["seq"], row["prev_hash"] = seq, prev
+                    row["hash"] = prev = st.record_hash(row, prev, store.key, digest=digest)
+                    values.append(row)
+                conn.execute(st.screenings.insert(), values)
+    except (sa.exc.SQLAlchemyError, OSError) as e:
+        state, message = st._storage_problem(e)
+        store._last_failure = (state, message, _time.time())
+        log.error("records: batch write failed (%s): %s", state, st._first_line(e))
+        raise StorageUnavailable(f"{message}; none of the batch's {len(rows)} screenings was recorded — retry later") from None
+    store._last_failure = None
+    return [row["id"] for row, _ in rows]

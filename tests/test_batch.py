@@ -85,7 +85,7 @@ def assert_same_rows(out, ref, columns=COMPARED):
 def read_out(path):
     if path.suffix == ".parquet":
         return gpd.read_parquet(path)
-    if path.suffix == ".gpkg":
+    if path.suffix in (".gpkg", ".shp"):
         return gpd.read_file(path)
     if path.suffix == ".csv":
         return pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[""])
@@ -232,11 +232,12 @@ def test_project_columns_and_defaults_from_a_csv(tmp_path, grid_pack):
 # -- output formats ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", [".gpkg", ".parquet", ".csv", ".xlsx"])
+@pytest.mark.parametrize("suffix", [".gpkg", ".parquet", ".csv", ".xlsx", ".shp"])
 def test_every_output_format(suffix, tmp_path, grid_pack, project_file):
     frame = points_frame()
-    frame.loc[len(frame)] = ["多边形", "1712", None, box(1100, 600, 1200, 700)]
-    frame.loc[len(frame)] = ["线", "6550", None, gk(shapely.LineString([(50, 1200), (900, 1300)]))]
+    if suffix != ".shp":  # a Shapefile holds one kind of geometry (tests/test_batch_outputs.py)
+        frame.loc[len(frame)] = ["多边形", "1712", None, box(1100, 600, 1200, 700)]
+        frame.loc[len(frame)] = ["线", "6550", None, gk(shapely.LineString([(50, 1200), (900, 1300)]))]
     src = tmp_path / "sites.gpkg"
     frame.to_file(src, engine="pyogrio")
     out = tmp_path / f"out{suffix}"
@@ -249,15 +250,17 @@ def test_every_output_format(suffix, tmp_path, grid_pack, project_file):
         assert c in got.columns, c
     assert_same_rows(got, ref, ["verdict", "verdict_zh", "units", "blocking"])
     assert [int(v) for v in got["n_findings"]] == [int(v) for v in ref["n_findings"]]
-    geoms = got.geometry.values if suffix in (".gpkg", ".parquet") else shapely.from_wkt(got["geometry"].to_numpy(dtype=object))
+    geoms = got.geometry.values if suffix in (".gpkg", ".parquet", ".shp") else shapely.from_wkt(got["geometry"].to_numpy(dtype=object))
     assert all(shapely.equals_exact(a, b, 1e-8) for a, b in zip(geoms, frame.geometry))
-    if suffix in (".gpkg", ".parquet"):
+    if suffix in (".gpkg", ".parquet", ".shp"):
         assert got.crs.equals(frame.crs)
     if suffix == ".csv":
         assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel opens it as UTF-8
     if suffix == ".xlsx":
-        counts = pd.read_excel(out, sheet_name="counts").set_index("verdict")["count"]
+        counts = pd.read_excel(out, sheet_name="counts").set_index("结论 verdict")["行数 count"]
         assert counts.to_dict() == {**{v: int((ref["verdict"] == v).sum()) for v in ["prohibited", "needs_information", "conditional", "permitted"]}, "error": 0, "total": len(frame)}
+    if suffix == ".shp":
+        assert (tmp_path / "out.cpg").read_text() == "UTF-8"
     assert not list(tmp_path.glob(".out*"))  # no temporary file left
 
 
@@ -332,9 +335,9 @@ def test_bad_input_is_one_line_and_exit_2(make, args, message, tmp_path):
 
 def test_unknown_output_suffix_and_output_over_input(tmp_path):
     src = _csv(tmp_path, ["lon", "lat"], [(120, 30.7)])
-    result = run("batch", src, "--pack", GRID, "-o", tmp_path / "out.shp")
+    result = run("batch", src, "--pack", GRID, "-o", tmp_path / "out.kml")
     assert result.exit_code == 2
-    assert "unknown output type '.shp'; expected OUT.gpkg, OUT.parquet, OUT.csv or OUT.xlsx" in errline(result)
+    assert "unknown output type '.kml'; expected OUT.gpkg, OUT.parquet, OUT.csv, OUT.xlsx or OUT.shp" in errline(result)
     result = run("batch", src, "--pack", GRID, "-o", src)
     assert result.exit_code == 2 and "is SITES itself" in errline(result)
 

@@ -252,7 +252,7 @@ def test_cli_eligible(tmp_path):
     assert float(back["area_m2"].sum()) == pytest.approx(sum(summary["areas_m2"].values()), rel=1e-9)
     assert "可选区域" in page.read_text(encoding="utf-8")
     assert "禁止准入 prohibited" in res.stderr
-    bad = runner.invoke(main, ["eligible", "--industry", "2614", "-o", str(tmp_path / "x.shp")])
-    assert bad.exit_code == 2 and "expected OUT.gpkg, OUT.parquet or OUT.geojson" in bad.stderr
+    bad = runner.invoke(main, ["eligible", "--industry", "2614", "-o", str(tmp_path / "x.kml")])
+    assert bad.exit_code == 2 and "expected OUT.gpkg, OUT.parquet, OUT.geojson or OUT.shp" in bad.stderr
     bad = runner.invoke(main, ["eligible", "--industry", "9999", "-o", str(out)])
     assert bad.exit_code == 2 and "9999" in bad.stderr and "Traceback" not in bad.output

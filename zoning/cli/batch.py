@@ -103,7 +103,7 @@ def _summary(rows, counts, seconds, errors):
 @click.option("--crs", help="CRS of the coordinates (overrides the file's; needed for x/y tables), e.g. EPSG:4549.")
 @click.option("--gcj02", is_flag=True, help="Lon/lat are GCJ-02 (AMap, Tencent): convert to WGS84 first.")
 @click.option("--bd09", is_flag=True, help="Lon/lat are BD-09 (Baidu): convert to WGS84 first.")
-@click.option("-o", "--output", required=True, metavar="OUT", help="OUT.gpkg, OUT.parquet (GeoParquet), OUT.csv or OUT.xlsx.")
+@click.option("-o", "--output", required=True, metavar="OUT", help="OUT.gpkg, OUT.parquet (GeoParquet), OUT.csv, OUT.xlsx or OUT.shp.")
 @click.option("--full", "full_out", type=click.Path(dir_okay=False), metavar="OUT.jsonl", help="Also write every row's whole verdict (contract §3), one JSON per line with its 'row'.")
 @click.option("--workers", type=int, metavar="N", help="Screen on a local Dask cluster of N worker processes.")
 @click.option("--scheduler", metavar="ADDRESS", help="Screen on the Dask cluster at ADDRESS (e.g. tcp://host:8786).")
@@ -120,14 +120,18 @@ def batch(sites, pack_dir, project_file, crs, gcj02, bd09, output, full_out, wor
 
     OUT keeps every input column and adds verdict, verdict_zh, units, red_line, blocking,
     missing, n_findings and error (why a row could not be screened; the others go on).
-    CSV/XLSX carry the geometry as WKT in EPSG:4490. OUT is written to a temporary file
-    and renamed at the end. Exit 0 when the run finished (row errors are counted on
-    stderr), 2 for bad input.
+    CSV/XLSX carry the geometry as WKT in EPSG:4490; XLSX adds the sheets counts (rows by
+    verdict), clauses (rows each clause decided) and errors (rows that could not be
+    screened). OUT.shp is UTF-8 with a .cpg; field names longer than 10 bytes are renamed
+    (listed on stderr and in OUT.fields.csv) and texts over 254 bytes cut. OUT is written
+    to a temporary file and renamed at the end. Exit 0 when the run finished (row errors
+    are counted on stderr), 2 for bad input.
 
     \b
     Examples:
       zoning batch candidates.gpkg --project project.yaml -o verdicts.gpkg
       zoning batch sites.csv -o verdicts.xlsx                     # lon,lat,industry,… columns
+      zoning batch parcels.gpkg -o verdicts.shp                   # for QGIS/ArcGIS users
       zoning batch amap_points.csv --gcj02 -o verdicts.csv        # picked on AMap (GCJ-02)
       zoning batch parcels.csv --crs EPSG:4549 -o verdicts.parquet   # x,y columns in GK zone 40
       zoning batch parcels.zip -o verdicts.parquet --full verdicts.jsonl
@@ -169,7 +173,9 @@ def batch(sites, pack_dir, project_file, crs, gcj02, bd09, output, full_out, wor
     counts, errors, rows = Counter(), 0, 0
 
     with contextlib.ExitStack() as stack:
-        writer = stack.enter_context(open_writer(out_path, reader.out_crs))
+        from zoning.io.write import clause_descriptions
+
+        writer = stack.enter_context(open_writer(out_path, reader.out_crs, clauses=clause_descriptions(pack)))
         jsonl = stack.enter_context(JsonlWriter(full_out)) if full else None
         client = stack.enter_context(_client(workers, scheduler))
         progress = stack.enter_context(_Progress(reader.total, f"screening {reader.display}"))
@@ -188,7 +194,7 @@ def batch(sites, pack_dir, project_file, crs, gcj02, bd09, output, full_out, wor
             progress.advance(len(chunk))
         if rows == 0:
             raise SiteError(f"{reader.display} has no rows; expected one site per row")
-    for w in reader.warnings:
+    for w in [*reader.warnings, *getattr(writer, "warnings", ())]:
         click.echo(f"zoning: warning: {w}", err=True)
     for line in _summary(rows, counts, time.perf_counter() - started, errors):
         click.echo(line, err=True)

@@ -14,8 +14,8 @@ __all__ = ["eligible"]
 @click.command()
 @click.option("--pack", "pack_dir", type=click.Path(file_okay=False), help="Zoning pack directory (default: the embedded demo pack).")
 @project_options
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True), metavar="OUT.gpkg|OUT.parquet|OUT.geojson",
-              help="Polygons (EPSG:4490) with verdict, verdict_zh, blocking, missing, area_m2.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True), metavar="OUT.gpkg|OUT.parquet|OUT.geojson|OUT.shp",
+              help="Polygons (EPSG:4490) with verdict, verdict_zh, blocking, missing, area_m2 (.shp: UTF-8 with a .cpg).")
 @click.option("--map", "map_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html", help="Write a map coloured by verdict.")
 @click.option("--simplify-m", type=float, default=None, help="Simplify the map's polygons by this many metres (default: 1/4000 of its extent; 0: none). OUT is never simplified.")
 @click.option("--offline/--online", default=None, help="--offline: the map inlines local copies of Leaflet (no basemap). --online: Leaflet from its CDN. Default: $ZONING_OFFLINE, else Leaflet inlined when its local copies are at hand, with the basemap.")
@@ -38,9 +38,9 @@ def eligible(pack_dir, output, map_out, simplify_m, offline, fmt, no_cache, **fl
     from pathlib import Path
 
     from zoning.errors import SiteError
-    from zoning.io.write import POLYGON_SUFFIXES, output_kind
+    from zoning.io.write import POLYGON_EXPECTED, POLYGON_SUFFIXES, output_kind, write_polygons
 
-    output_kind(Path(output), POLYGON_SUFFIXES, "OUT.gpkg, OUT.parquet or OUT.geojson")  # refuse before the work
+    output_kind(Path(output), POLYGON_SUFFIXES, POLYGON_EXPECTED)  # refuse before the work
     if map_out and Path(map_out).suffix.lower() not in (".html", ".htm"):
         raise SiteError(f"--map writes an HTML page; expected OUT.html, got {Path(map_out).name!r}")
     pack = open_pack(pack_dir)
@@ -48,7 +48,7 @@ def eligible(pack_dir, output, map_out, simplify_m, offline, fmt, no_cache, **fl
     started = time.perf_counter()
     elig = pack.eligibility(project, cache=not no_cache, **overrides)
     took = time.perf_counter() - started
-    elig.to_file(output)
+    notes = write_polygons(elig.frame, output)  # what elig.to_file does, with the Shapefile's warnings kept
     if map_out:
         from zoning.report import write_map
 
@@ -57,7 +57,7 @@ def eligible(pack_dir, output, map_out, simplify_m, offline, fmt, no_cache, **fl
     if fmt == "json":
         click.echo(json.dumps(summary, ensure_ascii=False))
     total = sum(elig.areas_m2.values()) or 1.0
-    lines = [f"{len(elig)} polygons → {output} ({took:.1f} s)"]
+    lines = [f"zoning: warning: {n}" for n in notes] + [f"{len(elig)} polygons → {output} ({took:.1f} s)"]
     from zoning import vocab
 
     for v, zh in vocab.VERDICTS.items():

@@ -24,6 +24,16 @@ RESULT_COLUMNS = ("verdict", "verdict_zh", "units", "red_line", "blocking", "mis
 RESULT_TYPES = {c: (pa.int32() if c == "n_findings" else pa.string()) for c in RESULT_COLUMNS}
 
 _NONE_FUEL = {"none", "无", "[]"}
+#: How ``zoning batch -o OUT.shp`` names ``emissions.X`` columns within a Shapefile's 10 bytes.
+SHAPEFILE_EMISSIONS = "emis."
+
+
+def _emissions_key(name):
+    """``emissions.X`` for a Shapefile's ``emis.X`` field (as :func:`zoning.io.write.shapefile_names` writes it), else None."""
+    name = str(name)
+    if name.startswith(SHAPEFILE_EMISSIONS) and len(name) > len(SHAPEFILE_EMISSIONS):
+        return "emissions." + name[len(SHAPEFILE_EMISSIONS):]
+    return None
 
 
 def project_columns(names):
@@ -38,12 +48,14 @@ def project_columns(names):
     ['name', 'industry', 'emissions.VOCs']
 
     Other keys cut to 10 characters by a Shapefile are recognised (:func:`project_frame`
-    names them in full): ``constructi``, ``groundwate``.
+    names them in full): ``constructi``, ``groundwate``, and ``emis.VOCs`` (how ``zoning batch
+    -o OUT.shp`` writes ``emissions.VOCs``).
 
-    >>> project_columns(["constructi", "groundwate", "energy_tce"])
-    ['constructi', 'groundwate', 'energy_tce']
+    >>> project_columns(["constructi", "groundwate", "energy_tce", "emis.VOCs"])
+    ['constructi', 'groundwate', 'energy_tce', 'emis.VOCs']
     """
-    return [n for n in names if n in PROJECT_KEYS or (str(n).startswith("emissions.") and len(str(n)) > len("emissions.")) or untruncated_key(n)]
+    return [n for n in names if n in PROJECT_KEYS or (str(n).startswith("emissions.") and len(str(n)) > len("emissions."))
+            or untruncated_key(n) or _emissions_key(n)]
 
 
 def plain_value(value):
@@ -114,7 +126,7 @@ def project_frame(frame):
     cols = project_columns(frame.columns)
     out = {}
     for col in cols:
-        key = untruncated_key(col) or col
+        key = untruncated_key(col) or _emissions_key(col) or col
         fix = _FIX.get(key)
         values = []
         for v in frame[col].tolist():

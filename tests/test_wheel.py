@@ -45,8 +45,10 @@ def test_the_wheel_carries_its_web_assets_with_their_licences(installed):
                    "zoning/_vendor/node_modules/leaflet-search/dist/leaflet-search.min.js",
                    "zoning/_vendor/node_modules/leaflet-draw/dist/leaflet.draw.js", "zoning/_vendor/LICENSES.txt"):
         assert needed in names
+    assert "zoning/_vendor/node_modules/swagger-ui-dist/swagger-ui-bundle.js" in names  # /docs offline
     notice = zipfile.ZipFile(wheel).read("zoning/_vendor/LICENSES.txt").decode()
     assert "leaflet 1.9.3: BSD-2-Clause" in notice and "leaflet-draw 1.0.4: MIT" in notice
+    assert "swagger-ui-dist 5.36.0: Apache-2.0" in notice
 
 
 def test_the_wheel_installs_one_top_level_package(installed):
@@ -100,6 +102,9 @@ def test_serve_and_its_page_from_any_directory(installed, tmp_path):
         assert page.status_code == 200 and "static/vendor/leaflet/dist/leaflet.js" in page.text
         for asset in ("leaflet/dist/leaflet.js", "leaflet/dist/leaflet.css", "leaflet-draw/dist/leaflet.draw.js"):
             assert httpx.get(f"{base}/static/vendor/{asset}", timeout=10).status_code == 200, asset
+        docs = httpx.get(f"{base}/docs", timeout=10)
+        assert docs.status_code == 200 and "/static/docs/swagger-ui-bundle.js" in docs.text and "cdn.jsdelivr" not in docs.text
+        assert httpx.get(f"{base}/static/docs/swagger-ui-bundle.js", timeout=10).status_code == 200
         r = httpx.post(f"{base}/v1/screen", json={"type": "Feature", "properties": {"industry": "2614", "construction": "new"},
                                                   "geometry": {"type": "Point", "coordinates": [119.95, 30.55]}}, timeout=60)
         assert r.status_code == 200 and r.json()["verdict"] in {"prohibited", "needs_information", "conditional", "permitted"}

@@ -39,7 +39,7 @@
 
   // ------------------------------------------------------------------ map
   function setupMap() {
-    if (!hasLeaflet) { $("map").textContent = "地图组件未安装 (run: make web) — map unavailable; paste a site instead."; return; }
+    if (!hasLeaflet) { $("map").textContent = "地图组件未安装：pip 安装的 zoning 自带，请重装 wheel；源码目录运行 make web — map assets missing: reinstall the zoning wheel (it carries them), or run make web in a checkout; paste a site instead."; return; }
     map = L.map("map", { zoomControl: true }).setView([30.7, 120.0], 9);
     drawn = new L.FeatureGroup().addTo(map);
     if (L.Control && L.Control.Draw) {

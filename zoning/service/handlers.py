@@ -497,6 +497,8 @@ class Service:
         rows = []
         prepared = [None] * n if record else None
         at = dict(zip(good, range(len(good))))
+        cols = {c: out[c].tolist() for c in BATCH_COLUMNS} if out is not None else {}
+        results = out["result"].tolist() if out is not None and record else None
         label = {"gcj02": "GCJ-02", "bd09": "BD-09"}.get(webmap) or _crs_label(src_crs)
         for i in range(n):
             f = features[i]
@@ -504,12 +506,14 @@ class Service:
             if i in at:
                 k = at[i]
                 for c in BATCH_COLUMNS:
-                    v = out[c].iat[k]
+                    v = cols[c][k]
                     row[c] = None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else (int(v) if c == "n_findings" else v)
                 if record and row["error"] is None:
-                    verdict = out["result"].iat[k]
-                    result = verdict.to_dict()
-                    result["site"]["source_crs"] = label
+                    verdict = results[k]
+                    # The verdict's own data, not to_dict()'s deep copy (40 % of the time of a recorded
+                    # batch): it is serialised right here and the Verdict object is dropped.
+                    data = verdict._data
+                    result = {**data, "site": {**data["site"], "source_crs": label}}
                     project = dict(default or {})
                     project.update({key: v for key, v in (props[i] or {}).items() if v is not None})
                     request = _jsonable({

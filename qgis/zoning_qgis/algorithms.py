@@ -1,10 +1,15 @@
 """The three algorithms: 场地研判 Screen sites, 可选区域 Eligibility map, 数据包检查 Validate pack.
 
 Each is a thin adapter: QGIS parameters → :func:`params.project_from_params` → the zoning
-library (``pack.screen_many``, ``pack.eligibility``, ``zoning.validate_pack``) → a QGIS layer.
+command-line tool of the user's environment, run as a subprocess (``zoning batch``,
+``zoning eligible``, ``zoning validate``; :mod:`.tool`) on a temporary GeoPackage → a QGIS layer.
+zoning never runs inside QGIS's process: its shapely/pyproj wheels carry their own GEOS/PROJ,
+which clash with the ones QGIS has loaded.
 """
 
 import json
+import os
+import tempfile
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -12,7 +17,6 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
-    QgsGeometry,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
@@ -25,18 +29,34 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QIcon
 
-from .params import CONSTRUCTION_OPTIONS, GROUNDWATER_OPTIONS, NUMBER_FIELDS, ParameterError, project_from_params
-from .provider import ICON, zoning_module
+from .params import (
+    CONSTRUCTION_OPTIONS,
+    GROUNDWATER_OPTIONS,
+    NUMBER_FIELDS,
+    ParameterError,
+    batch_command,
+    eligible_command,
+    problem_text,
+    project_from_params,
+    validate_command,
+)
+from .provider import ICON, zoning_cli
+from .tool import Canceled, ToolError, run, write_project
 
 BATCH_COLUMNS = (("verdict", QVariant.String), ("verdict_zh", QVariant.String), ("units", QVariant.String),
                  ("red_line", QVariant.String), ("blocking", QVariant.String), ("missing", QVariant.String),
                  ("n_findings", QVariant.Int), ("error", QVariant.String))
-CHUNK = 500
+ELIGIBILITY_COLUMNS = (("verdict", QVariant.String), ("verdict_zh", QVariant.String), ("blocking", QVariant.String),
+                       ("missing", QVariant.String), ("area_m2", QVariant.Double))
+#: The column that carries each feature's position through zoning batch (OUT keeps every input column).
+ROW = "zoning_qgis_row"
 
 _PROJECT_HELP = (
     "<p>项目参数为缺省值：图层中与项目键同名的字段（industry, construction, emissions.VOCs …）优先。"
@@ -62,7 +82,7 @@ def _add_project_params(alg):
                                                 options=[label for _, label in GROUNDWATER_OPTIONS], defaultValue=0))
 
 
-def _project(alg, parameters, context, zoning):
+def _project(alg, parameters, context):
     values = {
         "NAME": alg.parameterAsString(parameters, "NAME", context),
         "INDUSTRY": alg.parameterAsString(parameters, "INDUSTRY", context),
@@ -76,11 +96,9 @@ def _project(alg, parameters, context, zoning):
         given = parameters.get(name)
         values[name] = None if given is None or given == "" else alg.parameterAsDouble(parameters, name, context)
     try:
-        project = project_from_params(values)
-        zoning.parse_project(project)  # one clear error before any site is screened
-    except (ParameterError, zoning.ZoningError) as exc:
+        return project_from_params(values)  # the tool checks the rest (industry codes …) and says what is wrong
+    except ParameterError as exc:
         raise QgsProcessingException(f"项目参数有误 Bad project parameter: {exc}") from None
-    return project
 
 
 def _add_pack_param(alg, optional=True):
@@ -89,14 +107,68 @@ def _add_pack_param(alg, optional=True):
         behavior=QgsProcessingParameterFile.Folder, optional=optional))
 
 
-def _pack(alg, parameters, context, feedback, zoning):
+def _pack(alg, parameters, context, feedback):
+    """The pack folder, or None for the embedded demo pack."""
     path = alg.parameterAsFile(parameters, "PACK", context) or None
+    feedback.pushInfo(f"数据包 pack: {path or '（演示数据包）embedded demo pack'}")
+    return path
+
+
+def _run(argv, feedback, what, ok=(0,)):
+    """Run the tool; its failure becomes a QgsProcessingException with its one-line error."""
     try:
-        pack = zoning.load_pack(path)
-    except zoning.ZoningError as exc:
-        raise QgsProcessingException(f"数据包无法加载 Cannot load the pack {path or '(demo)'}: {exc}") from None
-    feedback.pushInfo(f"数据包 pack: {pack.id} {pack.version} ({pack.digest})")
-    return pack
+        return run(argv, feedback, ok=ok)
+    except ToolError as exc:
+        raise QgsProcessingException(f"{what}: {exc}") from None
+    except Canceled as exc:
+        raise QgsProcessingException(str(exc)) from None
+
+
+def _read_layer(path, what):
+    """All features of the GeoPackage the tool wrote (the file is closed afterwards)."""
+    layer = QgsVectorLayer(path, "zoning", "ogr")
+    if not layer.isValid():
+        raise QgsProcessingException(f"{what}: 无法读取 zoning 的输出 cannot read the tool's output {path}")
+    features = list(layer.getFeatures())
+    names = layer.fields().names()
+    del layer
+    return names, features
+
+
+def _write_sites(source, path, context, feedback):
+    """Write the sites to a GeoPackage for zoning batch: their fields (not the batch columns) plus :data:`ROW`.
+
+    Returns the features, in the order of :data:`ROW`.
+    """
+    skip = {n for n, _t in BATCH_COLUMNS} | {ROW, "fid"}
+    keep = [i for i, f in enumerate(source.fields()) if f.name().lower() not in skip]
+    fields = QgsFields()
+    for i in keep:
+        fields.append(source.fields().at(i))
+    fields.append(QgsField(ROW, QVariant.Int))
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    options.layerName = "sites"
+    options.fileEncoding = "UTF-8"
+    writer = QgsVectorFileWriter.create(path, fields, source.wkbType(), source.sourceCrs(), context.transformContext(), options)
+    if writer.hasError() != QgsVectorFileWriter.NoError:
+        raise QgsProcessingException(f"无法写出临时文件 Cannot write the temporary sites file {path}: {writer.errorMessage()}")
+    features = []
+    total = max(source.featureCount(), 1)
+    for f in source.getFeatures():
+        if feedback.isCanceled():
+            break
+        out = QgsFeature(fields)
+        if f.hasGeometry():
+            out.setGeometry(f.geometry())
+        attrs = f.attributes()
+        out.setAttributes([attrs[i] for i in keep] + [len(features)])
+        if not writer.addFeature(out):
+            raise QgsProcessingException(f"无法写出临时文件 Cannot write the temporary sites file {path}: {writer.errorMessage()}")
+        features.append(f)
+        feedback.setProgress(10 * len(features) / total)
+    del writer  # flushes and closes the file
+    return features
 
 
 def _value(v):
@@ -141,67 +213,61 @@ class ScreenSites(_Base):
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "研判结果 Verdicts"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        zoning = zoning_module()
-        import geopandas as gpd
-        import shapely
-
+        cli = zoning_cli(feedback)
         source = self.parameterAsSource(parameters, "INPUT", context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, "INPUT"))
-        project = _project(self, parameters, context, zoning)
-        pack = _pack(self, parameters, context, feedback, zoning)
+        project = _project(self, parameters, context)
+        pack = _pack(self, parameters, context, feedback)
         crs = source.sourceCrs()
         if not crs.isValid():
             raise QgsProcessingException("场地图层没有坐标系 The sites layer has no CRS; set one (Layer ▸ Set CRS)")
-        crs_text = crs.authid() or crs.toWkt()
         names = source.fields().names()
         fields = QgsFields(source.fields())
-        added = [(n, t) for n, t in BATCH_COLUMNS if n not in names]
-        for n, t in added:
-            fields.append(QgsField(n, t))
+        for n, t in BATCH_COLUMNS:
+            if n not in names:
+                fields.append(QgsField(n, t))
         (sink, dest_id) = self.parameterAsSink(parameters, "OUTPUT", context, fields, source.wkbType(), crs)
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
-        features = list(source.getFeatures())
-        total = max(len(features), 1)
-        counts = {}
-        for start in range(0, len(features), CHUNK):
+        with tempfile.TemporaryDirectory(prefix="zoning-qgis-") as tmp:
+            sites = os.path.join(tmp, "sites.gpkg")
+            features = _write_sites(source, sites, context, feedback)
             if feedback.isCanceled():
-                break
-            chunk = features[start:start + CHUNK]
-            rows = [dict(zip(names, (_value(v) for v in f.attributes()))) for f in chunk]
-            geoms = [shapely.from_wkb(bytes(f.geometry().asWkb())) if f.hasGeometry() else None for f in chunk]
-            frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=crs_text)
-            if not names:
-                frame = gpd.GeoDataFrame(index=range(len(chunk)), geometry=geoms, crs=crs_text)
-            try:
-                result = pack.screen_many(frame, project)
-            except zoning.ZoningError as exc:
-                raise QgsProcessingException(f"研判失败 Screening failed: {exc}") from None
-            for f, (_, row) in zip(chunk, result.iterrows()):
-                attrs = list(f.attributes())
-                for n, _t in BATCH_COLUMNS:
-                    value = _plain(row[n])
-                    if n in names:
-                        attrs[names.index(n)] = value
-                    else:
-                        attrs.append(value)
-                counts[row["verdict"] or "error"] = counts.get(row["verdict"] or "error", 0) + 1
-                out = QgsFeature(fields)
+                return {"OUTPUT": dest_id}
+            if not features:
+                raise QgsProcessingException("场地图层没有要素 The sites layer has no features; expected one site per feature")
+            out = os.path.join(tmp, "verdicts.gpkg")
+            _run(batch_command(cli, sites, out, write_project(project, tmp), pack), feedback, "研判失败 Screening failed")
+            feedback.setProgress(90)
+            out_names, rows = _read_layer(out, "研判失败 Screening failed")
+        missing = [n for n, _t in BATCH_COLUMNS if n not in out_names] + ([ROW] if ROW not in out_names else [])
+        if missing:
+            raise QgsProcessingException(f"研判失败 Screening failed: zoning batch 的输出缺少字段 the output lacks {', '.join(missing)}")
+        by_row = {_value(r[ROW]): r for r in rows}
+        if len(rows) != len(features) or set(by_row) != set(range(len(features))):
+            raise QgsProcessingException(f"研判失败 Screening failed: {len(features)} 个场地，zoning batch 返回 {len(rows)} 行 "
+                                         f"{len(features)} sites in, {len(rows)} rows out")
+        counts = {}
+        for i, f in enumerate(features):
+            r = by_row[i]
+            attrs = list(f.attributes())
+            for n, _t in BATCH_COLUMNS:
+                value = _value(r[n])
+                if n in names:
+                    attrs[names.index(n)] = value
+                else:
+                    attrs.append(value)
+            verdict = _value(r["verdict"]) or "error"
+            counts[verdict] = counts.get(verdict, 0) + 1
+            out = QgsFeature(fields)
+            if f.hasGeometry():
                 out.setGeometry(f.geometry())
-                out.setAttributes(attrs)
-                sink.addFeature(out, QgsFeatureSink.FastInsert)
-            feedback.setProgress(100 * min(start + CHUNK, total) / total)
+            out.setAttributes(attrs)
+            sink.addFeature(out, QgsFeatureSink.FastInsert)
+        feedback.setProgress(100)
         feedback.pushInfo("研判结果 verdicts: " + json.dumps(counts, ensure_ascii=False, sort_keys=True))
         return {"OUTPUT": dest_id}
-
-
-def _plain(value):
-    import pandas as pd
-
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 class EligibilityMap(_Base):
@@ -222,35 +288,41 @@ class EligibilityMap(_Base):
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "可选区域 Eligibility", QgsProcessing.TypeVectorPolygon))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        zoning = zoning_module()
-        project = _project(self, parameters, context, zoning)
-        pack = _pack(self, parameters, context, feedback, zoning)
-        try:
-            elig = pack.eligibility(project)
-        except zoning.ZoningError as exc:
-            raise QgsProcessingException(f"可选区域计算失败 Eligibility failed: {exc}") from None
+        cli = zoning_cli(feedback)
+        project = _project(self, parameters, context)
+        pack = _pack(self, parameters, context, feedback)
         fields = QgsFields()
-        for n, t in (("verdict", QVariant.String), ("verdict_zh", QVariant.String), ("blocking", QVariant.String),
-                     ("missing", QVariant.String), ("area_m2", QVariant.Double)):
+        for n, t in ELIGIBILITY_COLUMNS:
             fields.append(QgsField(n, t))
         (sink, dest_id) = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon,
                                                QgsCoordinateReferenceSystem("EPSG:4490"))
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
-        frame = elig.frame
-        for i, (_, row) in enumerate(frame.iterrows()):
+        with tempfile.TemporaryDirectory(prefix="zoning-qgis-") as tmp:
+            out = os.path.join(tmp, "eligible.gpkg")
+            _, stdout, _ = _run(eligible_command(cli, out, write_project(project, tmp), pack), feedback,
+                                "可选区域计算失败 Eligibility failed")
+            feedback.setProgress(80)
+            out_names, polygons = _read_layer(out, "可选区域计算失败 Eligibility failed")
+        missing = [n for n, _t in ELIGIBILITY_COLUMNS if n not in out_names]
+        if missing:
+            raise QgsProcessingException(f"可选区域计算失败 Eligibility failed: 输出缺少字段 the output lacks {', '.join(missing)}")
+        for i, p in enumerate(polygons):
             if feedback.isCanceled():
                 break
-            geom = QgsGeometry()
-            geom.fromWkb(row.geometry.wkb)
+            geom = p.geometry()
             geom.convertToMultiType()
             out = QgsFeature(fields)
             out.setGeometry(geom)
-            out.setAttributes([_plain(row["verdict"]), _plain(row["verdict_zh"]), _plain(row["blocking"]),
-                               _plain(row["missing"]), float(row["area_m2"])])
+            area = _value(p["area_m2"])
+            out.setAttributes([_value(p[n]) for n, _t in ELIGIBILITY_COLUMNS[:-1]] + [None if area is None else float(area)])
             sink.addFeature(out, QgsFeatureSink.FastInsert)
-            feedback.setProgress(100 * (i + 1) / max(len(frame), 1))
-        feedback.pushInfo("各类面积 areas_m2: " + json.dumps(dict(elig.areas_m2), ensure_ascii=False))
+            feedback.setProgress(80 + 20 * (i + 1) / max(len(polygons), 1))
+        try:
+            areas = json.loads(stdout.strip().splitlines()[-1])["areas_m2"]
+            feedback.pushInfo("各类面积 areas_m2: " + json.dumps(areas, ensure_ascii=False))
+        except (IndexError, ValueError, KeyError, TypeError):
+            feedback.pushWarning(f"zoning eligible 未给出各类面积 gave no areas_m2 on stdout: {stdout[-200:]!r}")
         return {"OUTPUT": dest_id}
 
 
@@ -275,27 +347,35 @@ class ValidatePack(_Base):
         self.addOutput(QgsProcessingOutputNumber("WARNINGS", "警告数 Warnings"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        zoning = zoning_module()
+        cli = zoning_cli(feedback)
         path = self.parameterAsFile(parameters, "PACK", context)
-        report = zoning.validate_pack(path, topology=self.parameterAsBoolean(parameters, "TOPOLOGY", context))
-        for p in report.problems:
-            (feedback.reportError if p.severity == "error" else feedback.pushWarning)(str(p))
+        topology = self.parameterAsBoolean(parameters, "TOPOLOGY", context)
+        _, stdout, _ = _run(validate_command(cli, path, topology), feedback, "数据包检查失败 Validation failed", ok=(0, 1))
+        try:
+            report = json.loads(stdout)
+            problems = report["problems"]
+        except (ValueError, KeyError, TypeError):
+            raise QgsProcessingException(f"数据包检查失败 Validation failed: zoning validate 的输出无法解析 "
+                                         f"cannot read the tool's report: {stdout[:300]!r}") from None
+        errors = [p for p in problems if p.get("severity") == "error"]
+        warnings = [p for p in problems if p.get("severity") != "error"]
+        for p in problems:
+            (feedback.reportError if p.get("severity") == "error" else feedback.pushWarning)(problem_text(p))
         dest = self.parameterAsFileOutput(parameters, "REPORT", context)
         if dest:
-            problems = [{"severity": p.severity, "file": p.file, "line": p.line, "kind": p.kind, "message": p.message,
-                         "where": p.where} for p in report.problems]
             if dest.lower().endswith(".json"):
-                text = json.dumps({"pack": str(path), "ok": report.ok, "errors": len(report.errors),
-                                   "warnings": len(report.warnings), "problems": problems}, ensure_ascii=False, indent=2)
+                text = json.dumps({"pack": str(path), "ok": bool(report.get("ok")) and not errors, "errors": len(errors),
+                                   "warnings": len(warnings), "problems": problems, "summary": report.get("summary")},
+                                  ensure_ascii=False, indent=2)
             else:
                 text = "\n".join([f"数据包 pack: {path}",
-                                  f"错误 errors: {len(report.errors)}，警告 warnings: {len(report.warnings)}",
-                                  *map(str, report.problems)]) + "\n"
+                                  f"错误 errors: {len(errors)}，警告 warnings: {len(warnings)}",
+                                  *map(problem_text, problems)]) + "\n"
             with open(dest, "w", encoding="utf-8") as fh:
                 fh.write(text)
-        summary = f"错误 {len(report.errors)} 个，警告 {len(report.warnings)} 个 — {len(report.errors)} errors, {len(report.warnings)} warnings"
-        if report.errors:
-            first = "; ".join(str(p) for p in report.errors[:5])
+        summary = f"错误 {len(errors)} 个，警告 {len(warnings)} 个 — {len(errors)} errors, {len(warnings)} warnings"
+        if errors or not report.get("ok"):
+            first = "; ".join(problem_text(p) for p in errors[:5])
             raise QgsProcessingException(f"数据包有错误 The pack has errors ({summary}): {first}")
         feedback.pushInfo(summary)
-        return {"ERRORS": 0, "WARNINGS": len(report.warnings), "REPORT": dest}
+        return {"ERRORS": 0, "WARNINGS": len(warnings), "REPORT": dest}

@@ -1,12 +1,12 @@
-"""Processing parameters → a zoning project, and finding the zoning library; no QGIS import here.
+"""Processing parameters → a zoning project, finding the zoning tool and its command lines; no QGIS import here.
 
+The algorithms run zoning out of QGIS's process: the ``zoning`` command-line tool of the user's
+own environment (a venv or conda env), so that its GEOS/PROJ never meet the ones QGIS has loaded.
 Kept apart from the algorithms so that it can be tested without QGIS (tests/test_qgis.py).
 """
 
-import importlib
 import os
-import site
-import sys
+import shutil
 
 __all__ = [
     "CONSTRUCTION_OPTIONS",
@@ -14,11 +14,17 @@ __all__ = [
     "NUMBER_FIELDS",
     "INSTALL_HELP",
     "ParameterError",
-    "ZoningImportError",
+    "ZoningNotFoundError",
     "parse_emissions",
     "parse_list",
     "project_from_params",
-    "import_zoning",
+    "find_zoning_cli",
+    "batch_command",
+    "eligible_command",
+    "validate_command",
+    "tool_env",
+    "error_message",
+    "problem_text",
 ]
 
 #: (value, label) of the construction drop-down; index 0 = not given.
@@ -40,14 +46,17 @@ NUMBER_FIELDS = {
 }
 
 INSTALL_HELP = (
-    "未找到 zoning 库：QGIS 的 Python 中无法 import zoning。\n"
-    "The zoning library cannot be imported in QGIS's Python. Either\n"
-    "  1. install it into QGIS's Python:  python3 -m pip install --user zoning  "
-    "(on Windows, from the OSGeo4W Shell: python -m pip install zoning), or\n"
-    "  2. point the plugin at a virtualenv that has it (same Python minor version as QGIS): "
-    "Processing ▸ Options ▸ Providers ▸ 三线一单 zoning ▸ 'zoning site-packages', "
-    "or the environment variable ZONING_SITE_PACKAGES, "
-    "e.g. /path/to/venv/lib/python3.11/site-packages."
+    "未找到 zoning 命令行工具。请把 zoning 安装到一个虚拟环境（或 conda 环境）中，再告诉插件它在哪里：\n"
+    "The zoning command-line tool was not found. Install zoning into a virtual environment (or a conda env), "
+    "then tell the plugin where it is:\n"
+    "  1. 安装 install:  python3 -m venv ~/zoning-venv && ~/zoning-venv/bin/pip install zoning\n"
+    "     (Windows: py -m venv %USERPROFILE%\\zoning-venv，然后 then %USERPROFILE%\\zoning-venv\\Scripts\\pip install zoning)\n"
+    "  2. 设置路径 set the path:  处理 ▸ 选项 ▸ 提供者 ▸ 三线一单 zoning ▸ “zoning 可执行文件” "
+    "Processing ▸ Options ▸ Providers ▸ 三线一单 zoning ▸ 'zoning executable' = ~/zoning-venv/bin/zoning "
+    "(Windows: ...\\zoning-venv\\Scripts\\zoning.exe; the environment's folder also works),\n"
+    "     或设置环境变量 or set the environment variable ZONING_CLI to that path, or put zoning on PATH.\n"
+    "zoning 在 QGIS 之外的独立进程中运行，任何 Python 版本均可。"
+    "zoning runs in its own process, outside QGIS: any Python version will do."
 )
 
 
@@ -55,8 +64,8 @@ class ParameterError(ValueError):
     """A parameter value that cannot become a project key; the message says what was expected."""
 
 
-class ZoningImportError(ImportError):
-    """zoning is not importable; the message says how to make it so."""
+class ZoningNotFoundError(LookupError):
+    """The zoning command-line tool cannot be found; the message says how to install it and point the plugin at it."""
 
 
 def _blank(value):
@@ -161,33 +170,149 @@ def project_from_params(values):
     return out
 
 
-def import_zoning(site_packages=None):
-    """Import zoning, first from QGIS's Python, then from ``site_packages`` or ``$ZONING_SITE_PACKAGES``.
 
-    The directories (``os.pathsep``-separated) go to the front of ``sys.path`` with their
-    ``.pth`` files honoured (so an editable install works). Raises
-    :class:`ZoningImportError` with :data:`INSTALL_HELP` when zoning still cannot be imported.
+
+#: Names of the tool inside an environment: POSIX venv/conda, Windows venv/conda.
+_CANDIDATES = ("zoning", os.path.join("bin", "zoning"), "zoning.exe", os.path.join("Scripts", "zoning.exe"))
+
+
+def _is_tool(path):
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _tool_in(path):
+    """``path`` itself when it is an executable file, else the tool inside the folder ``path`` (an environment or its bin)."""
+    path = os.path.abspath(os.path.expanduser(path.strip().strip('"')))
+    if _is_tool(path):
+        return path
+    if os.path.isdir(path):
+        for name in _CANDIDATES:
+            if _is_tool(os.path.join(path, name)):
+                return os.path.join(path, name)
+    return None
+
+
+def _tool_from_site_packages(directory):
+    """The tool of the environment a site-packages folder belongs to (its bin/ or Scripts/, up to four levels up)."""
+    d = os.path.abspath(os.path.expanduser(directory.strip()))
+    for _ in range(4):
+        d = os.path.dirname(d)
+        for name in _CANDIDATES[1::2]:  # bin/zoning, Scripts/zoning.exe
+            if _is_tool(os.path.join(d, name)):
+                return os.path.join(d, name)
+    return None
+
+
+def find_zoning_cli(setting=None, site_packages=None, environ=None, which=shutil.which):
+    """Where the ``zoning`` command-line tool is: ``(path, how it was found)``.
+
+    In this order: ``setting`` (the provider's "zoning executable": the tool, or the folder of its
+    environment), ``$ZONING_CLI`` (the same), ``zoning`` on ``$PATH``, then the environment that
+    ``site_packages`` or ``$ZONING_SITE_PACKAGES`` (``os.pathsep``-separated site-packages folders,
+    the plugin's former setting) belongs to. A setting or ``$ZONING_CLI`` that names no tool is an
+    error, not skipped. Raises :class:`ZoningNotFoundError` with :data:`INSTALL_HELP`.
+
+    >>> find_zoning_cli(environ={"PATH": ""}, which=lambda name, path=None: "/opt/zoning/bin/zoning")
+    ('/opt/zoning/bin/zoning', 'PATH')
+    >>> find_zoning_cli(environ={"ZONING_CLI": "/no/such/zoning"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    zoning_qgis.params.ZoningNotFoundError: ZONING_CLI '/no/such/zoning' 不是 zoning 可执行文件，也不是含有它的环境目录 is neither the zoning executable nor an environment folder that has it.
+    <BLANKLINE>
+    未找到 zoning 命令行工具。...
     """
-    try:
-        return importlib.import_module("zoning")
-    except ImportError as exc:
-        first = exc
-    dirs = [d for raw in (site_packages, os.environ.get("ZONING_SITE_PACKAGES")) if not _blank(raw)
+    environ = os.environ if environ is None else environ
+    for value, how in ((setting, "setting"), (environ.get("ZONING_CLI"), "ZONING_CLI")):
+        if not _blank(value):
+            found = _tool_in(str(value))
+            if found is None:
+                raise ZoningNotFoundError(f"{how} {str(value).strip()!r} 不是 zoning 可执行文件，也不是含有它的环境目录 "
+                                          f"is neither the zoning executable nor an environment folder that has it.\n\n{INSTALL_HELP}")
+            return found, how
+    found = which("zoning", path=environ.get("PATH", os.defpath))
+    if found:
+        return found, "PATH"
+    dirs = [d for raw in (site_packages, environ.get("ZONING_SITE_PACKAGES")) if not _blank(raw)
             for d in str(raw).split(os.pathsep) if d.strip()]
     for d in dirs:
-        if not os.path.isdir(d):
-            raise ZoningImportError(f"zoning site-packages {d!r} is not a directory.\n\n{INSTALL_HELP}")
-    for d in reversed(dirs):
-        if d not in sys.path:
-            sys.path.insert(0, d)
-        site.addsitedir(d)
-    if dirs:
-        importlib.invalidate_caches()
-        for name in [m for m in sys.modules if m == "zoning" or m.startswith("zoning.")]:
-            del sys.modules[name]  # a half-imported zoning from the first try
-        try:
-            return importlib.import_module("zoning")
-        except ImportError as exc:
-            first = exc
-    tried = f" (also tried {os.pathsep.join(dirs)})" if dirs else ""
-    raise ZoningImportError(f"{INSTALL_HELP}\n\nPython {sys.version.split()[0]} at {sys.executable}{tried}: {first}")
+        found = _tool_from_site_packages(d)
+        if found:
+            return found, "ZONING_SITE_PACKAGES"
+    tried = f"\n（也查找了 also looked beside {os.pathsep.join(dirs)}）" if dirs else ""
+    raise ZoningNotFoundError(INSTALL_HELP + tried)
+
+
+def _common(pack, project_file):
+    return (["--pack", str(pack)] if pack else []) + (["--project", str(project_file)] if project_file else [])
+
+
+def batch_command(cli, sites, output, project_file=None, pack=None):
+    """``zoning batch`` (contract §6) of ``sites`` into ``output``; no ``pack`` = the embedded demo pack.
+
+    >>> batch_command("/env/bin/zoning", "/tmp/q/sites.gpkg", "/tmp/q/verdicts.gpkg", "/tmp/q/project.json", "/data/hz")
+    ['/env/bin/zoning', 'batch', '/tmp/q/sites.gpkg', '--pack', '/data/hz', '--project', '/tmp/q/project.json', '-o', '/tmp/q/verdicts.gpkg']
+    >>> batch_command("zoning", "s.gpkg", "o.gpkg")
+    ['zoning', 'batch', 's.gpkg', '-o', 'o.gpkg']
+    """
+    return [str(cli), "batch", str(sites), *_common(pack, project_file), "-o", str(output)]
+
+
+def eligible_command(cli, output, project_file=None, pack=None):
+    """``zoning eligible`` (contract §7) into ``output``, the area by verdict as JSON on stdout.
+
+    >>> eligible_command("zoning", "/tmp/q/eligible.gpkg", "/tmp/q/project.json")
+    ['zoning', 'eligible', '--project', '/tmp/q/project.json', '-o', '/tmp/q/eligible.gpkg', '--format', 'json']
+    """
+    return [str(cli), "eligible", *_common(pack, project_file), "-o", str(output), "--format", "json"]
+
+
+def validate_command(cli, pack, topology=True):
+    """``zoning validate`` of ``pack``, the report as JSON on stdout (exit 1 when the pack has errors).
+
+    >>> validate_command("zoning", "/data/hz", topology=False)
+    ['zoning', 'validate', '/data/hz', '--format', 'json', '--no-topology']
+    """
+    return [str(cli), "validate", str(pack), "--format", "json"] + ([] if topology else ["--no-topology"])
+
+
+#: Variables of QGIS's process that would point the tool's Python and native libraries at QGIS's own.
+FOREIGN_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "VIRTUAL_ENV",
+                     "PROJ_LIB", "PROJ_DATA", "GDAL_DATA", "GDAL_DRIVER_PATH")
+
+
+def tool_env(environ=None):
+    """The environment for the tool: QGIS's, without its Python and GDAL/PROJ paths, with UTF-8 text.
+
+    >>> env = tool_env({"PATH": "/usr/bin", "PYTHONHOME": "C:/OSGeo4W/apps/Python39", "PROJ_LIB": "/usr/share/proj",
+    ...                 "ZONING_CACHE": "off"})
+    >>> sorted(env.items())
+    [('PATH', '/usr/bin'), ('PYTHONIOENCODING', 'utf-8'), ('PYTHONUNBUFFERED', '1'), ('PYTHONUTF8', '1'), ('ZONING_CACHE', 'off')]
+    """
+    environ = os.environ if environ is None else environ
+    env = {k: v for k, v in environ.items() if k not in FOREIGN_VARIABLES}
+    env.update(PYTHONIOENCODING="utf-8", PYTHONUTF8="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+def error_message(lines):
+    """The tool's one-line error (``zoning: error: …``, contract §4) among its stderr lines, or None.
+
+    >>> error_message(["zoning: warning: sliver", "zoning: error: industry code '9999' is not in GB/T 4754-2017"])
+    "industry code '9999' is not in GB/T 4754-2017"
+    >>> error_message(["Traceback (most recent call last):"]) is None
+    True
+    """
+    for line in reversed(list(lines)):
+        if line.startswith("zoning: error: "):
+            return line[len("zoning: error: "):].strip()
+    return None
+
+
+def problem_text(problem):
+    """One problem of ``zoning validate --format json`` as the tool prints it: ``FILE:LINE: severity: message``.
+
+    >>> problem_text({"severity": "error", "file": "rules.yaml", "line": 30, "message": "clause id 'T-RL-01' is used twice"})
+    "rules.yaml:30: error: clause id 'T-RL-01' is used twice"
+    """
+    at = f"{problem.get('file')}:{problem['line']}" if problem.get("line") else f"{problem.get('file')}"
+    return f"{at}: {problem.get('severity')}: {problem.get('message')}"

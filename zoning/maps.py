@@ -900,22 +900,51 @@ def cjk_font():
     return best()
 
 
-def verdict_figure(verdict, *, buffer_m=None, figsize=(8, 6.5), dpi=110, site=None, pack=None):
-    """A static matplotlib map of a verdict (for PDF reports): units, red lines, zones touched,
-    the site and its overlaps, with a bilingual legend. No basemap (it works offline).
+def verdict_figure(verdict, *, buffer_m=None, figsize=(8, 6.5), dpi=110, site=None, pack=None, basemap=None):
+    """A static matplotlib map of a verdict (for PDF and DOCX reports).
+
+    Units, red lines and the zones touched, the site and its overlaps, with a bilingual
+    legend, a north arrow (pointing to true north: on a Gauss–Krüger plane grid north
+    differs by the meridian convergence), a scale bar and labels: the names and codes of the
+    units touched, the names of the other units in view and of the red lines. The basemap
+    comes only from offline tiles given as ``basemap`` (nothing is fetched from a network);
+    without them the map has none and says so in its corner. The figure's ``basemap_note``
+    attribute holds that sentence for the report's text.
+
+    Parameters
+    ----------
+    verdict : Verdict
+    buffer_m : float, optional
+        Margin around the site (default: ¾ of the site's size, at least 1 km).
+    figsize, dpi
+        Figure size (inches) and resolution.
+    site, pack : optional
+        When the verdict carries no geometry or pack (rebuilt from JSON).
+    basemap : str or Path, optional
+        Offline Web-Mercator (EPSG:3857, XYZ scheme) tiles aligned with WGS84/CGCS2000
+        (OpenStreetMap, 天地图 ``_w``): a directory of ``{z}/{x}/{y}.png|jpg|jpeg|webp`` or an
+        ``.mbtiles`` file. Tiles drawn on GCJ-02/BD-09 (AMap, Tencent, Baidu) would sit
+        100–700 m off and must not be used.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ZoningError
+        When ``basemap`` is not a tile directory or a readable MBTiles file.
     """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    import matplotlib.patheffects as pe
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     site, pack = _site_and_pack(verdict, site, pack)
+    tiles = _TileSource.open(basemap) if basemap is not None else None
     d = verdict.to_dict()
     font = cjk_font()
     rc = {"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"], "axes.unicode_minus": False}
@@ -924,59 +953,240 @@ def verdict_figure(verdict, *, buffer_m=None, figsize=(8, 6.5), dpi=110, site=No
         buffer_m = max(1000.0, 0.75 * max(x1 - x0, y1 - y0))
     epsg, site_gk, window = _window(site, pack, buffer_m)
     tolerance = max(1.0, (window.bounds[2] - window.bounds[0]) / 3000)
+    halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+    x0, y0, x1, y1 = window.bounds
     with plt.rc_context(rc):
         fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+        note = "底图：无（未提供离线瓦片）no basemap: no offline tiles were given"
+        if tiles is not None:
+            drawn = _draw_tiles(ax, tiles, window, epsg, int(figsize[0] * dpi))
+            note = (f"底图：离线瓦片 {tiles.name} offline tiles" + (f" — {tiles.attribution}" if tiles.attribution else "")) if drawn else \
+                f"底图：离线瓦片 {tiles.name} 未覆盖本区域 the offline tiles do not cover this area (no basemap drawn)"
+        fill_alpha = 0.3 if tiles is not None else 0.45
         units = _clip(pack.units, epsg, window, tolerance).to_crs(epsg)
         touched = {u["unit_code"] for u in d["units"]}
         for cat, (line, fill) in CATEGORY_COLORS.items():
             sub = units[units["category"] == cat]
             if len(sub):
-                sub.plot(ax=ax, facecolor=fill, edgecolor=line, linewidth=0.6, alpha=0.45)
+                sub.plot(ax=ax, facecolor=fill, edgecolor=line, linewidth=0.6, alpha=fill_alpha, zorder=2)
                 hit = sub[sub["unit_code"].isin(touched)]
                 if len(hit):
-                    hit.boundary.plot(ax=ax, color=line, linewidth=2)
-        for row in units[units["unit_code"].isin(touched)].itertuples():
-            p = row.geometry.representative_point()
-            ax.annotate(row.unit_code, (p.x, p.y), fontsize=7, ha="center", color="#333")
+                    hit.boundary.plot(ax=ax, color=line, linewidth=2, zorder=3)
+        red = None
         if pack.red_line is not None and len(pack.red_line):
             red = _clip(pack.red_line, epsg, window, tolerance)
             if len(red):
-                red.to_crs(epsg).plot(ax=ax, facecolor="none", edgecolor=REDLINE_COLOR, hatch="///", linewidth=1.2)
+                red = red.to_crs(epsg)
+                red.plot(ax=ax, facecolor="none", edgecolor=REDLINE_COLOR, hatch="///", linewidth=1.2, zorder=3)
         zones_hit = {z["zone_id"] for z in d["zones"]}
         if pack.zones is not None and zones_hit:
             z = _clip(pack.zones[pack.zones["zone_id"].isin(zones_hit)], epsg, window, tolerance)
             for medium, sub in z.groupby("medium"):
-                sub.to_crs(epsg).boundary.plot(ax=ax, color=MEDIUM_COLORS.get(medium, "#555"), linewidth=1.2, linestyle="--")
+                sub.to_crs(epsg).boundary.plot(ax=ax, color=MEDIUM_COLORS.get(medium, "#555"), linewidth=1.2, linestyle="--", zorder=3)
         overlaps = _overlaps(site, pack, d, {})
         if overlaps is not None:
-            overlaps.to_crs(epsg).plot(ax=ax, color=OVERLAP_COLOR, alpha=0.6, markersize=120, linewidth=7)
-        gpd.GeoSeries([site_gk], crs=epsg).plot(ax=ax, facecolor="none", edgecolor=SITE_COLOR, linewidth=2, markersize=30, color=SITE_COLOR if site.geom_type.endswith("Point") else None)
-        x0, y0, x1, y1 = window.bounds
+            overlaps.to_crs(epsg).plot(ax=ax, color=OVERLAP_COLOR, alpha=0.6, markersize=120, linewidth=7, zorder=4)
+        gpd.GeoSeries([site_gk], crs=epsg).plot(ax=ax, facecolor="none", edgecolor=SITE_COLOR, linewidth=2, markersize=30,
+                                                color=SITE_COLOR if site.geom_type.endswith("Point") else None, zorder=5)
+        _figure_labels(ax, units, touched, red, window, halo)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         ax.set_aspect("equal")
         ax.ticklabel_format(style="plain", useOffset=False)
         ax.tick_params(labelsize=7)
-        ax.set_xlabel(f"EPSG:{epsg} easting (m)", fontsize=8)
-        ax.set_ylabel("northing (m)", fontsize=8)
+        ax.set_xlabel(f"EPSG:{epsg} Y 东坐标 easting (m)", fontsize=8)
+        ax.set_ylabel("X 北坐标 northing (m)", fontsize=8)
         handles = [Line2D([], [], color=SITE_COLOR, linewidth=2, label="项目场地 site"),
                    Patch(facecolor=OVERLAP_COLOR, alpha=0.6, label="重叠部分 overlap")]
         handles += [Patch(facecolor=fill, edgecolor=line, alpha=0.6, label=f"{vocab.CATEGORIES[c]} {_CATEGORY_EN[c]}") for c, (line, fill) in CATEGORY_COLORS.items()]
         handles.append(Patch(facecolor="none", edgecolor=REDLINE_COLOR, hatch="///", label="生态保护红线 red line"))
         for medium in sorted({z["medium"] for z in d["zones"]}):
             handles.append(Line2D([], [], color=MEDIUM_COLORS.get(medium, "#555"), linestyle="--", label=f"{vocab.MEDIA.get(medium, medium)} {medium} zone"))
-        ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9)
-        # a scale bar
-        length = _nice_length((x1 - x0) / 5)
-        bx, by = x1 - (x1 - x0) * 0.05 - length, y0 + (y1 - y0) * 0.05
-        ax.plot([bx, bx + length], [by, by], color="black", linewidth=3)
-        ax.text(bx + length / 2, by + (y1 - y0) * 0.015, f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m", ha="center", fontsize=8)
+        ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9).set_zorder(10)
+        _scale_bar(ax, window, halo)
+        _north_arrow(ax, window, epsg, halo)
+        ax.text(0.005, 0.995, note, transform=ax.transAxes, ha="left", va="top", fontsize=6, color="#444",
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5}, zorder=10)
         title = f"{d['verdict_zh']} {d['verdict']}"
         if is_demo(d["pack"].get("name") or pack.name):
             title += f"\n{DEMO_NOTE}"
         ax.set_title(title, fontsize=12, color=VERDICT_COLORS[d["verdict"]], fontweight="bold")
         fig.tight_layout()
+    fig.basemap_note = note
     return fig
+
+
+def _figure_labels(ax, units, touched, red, window, halo):
+    """Place names on the static map: units touched (name and code, bold), other units and red lines (names)."""
+    view = window.buffer(-(window.bounds[2] - window.bounds[0]) * 0.03)
+    for row in units.itertuples():
+        inside = row.geometry.intersection(view)
+        if inside.is_empty or inside.area < 0.004 * view.area:
+            continue
+        p = inside.representative_point()
+        hit = row.unit_code in touched
+        text = f"{row.unit_name}\n{row.unit_code}" if hit else str(row.unit_name)
+        ax.annotate(text, (p.x, p.y), fontsize=7 if hit else 6, ha="center", va="center", color="#222" if hit else "#555",
+                    fontweight="bold" if hit else "normal", path_effects=halo, zorder=6)
+    if red is not None:
+        for row in red.itertuples():
+            inside = row.geometry.intersection(view)
+            if inside.is_empty:
+                continue
+            p = inside.representative_point()
+            ax.annotate(str(getattr(row, "name", "") or row.redline_id), (p.x, p.y), fontsize=6.5, ha="center", va="center",
+                        color=REDLINE_COLOR, path_effects=halo, zorder=6)
+
+
+def _scale_bar(ax, window, halo):
+    x0, y0, x1, y1 = window.bounds
+    length = _nice_length((x1 - x0) / 5)
+    bx, by = x1 - (x1 - x0) * 0.05 - length, y0 + (y1 - y0) * 0.06
+    h = (y1 - y0) * 0.008
+    ax.add_patch(_bar_segment((bx, by), length / 2, h, "black"))
+    ax.add_patch(_bar_segment((bx + length / 2, by), length / 2, h, "white"))
+    ax.text(bx + length / 2, by + h + (y1 - y0) * 0.01, f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m",
+            ha="center", fontsize=8, path_effects=halo, zorder=10)
+    ax.text(bx, by - (y1 - y0) * 0.022, "0", ha="center", fontsize=6.5, path_effects=halo, zorder=10)
+
+
+def _bar_segment(xy, w, h, color):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(xy, w, h, facecolor=color, edgecolor="black", linewidth=0.8, zorder=10)
+
+
+def _north_arrow(ax, window, epsg, halo):
+    """An arrow to true north, turned from grid north by the meridian convergence at the centre."""
+    from pyproj import Transformer
+
+    x0, y0, x1, y1 = window.bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    to_ll = Transformer.from_crs(f"EPSG:{epsg}", CGCS2000, always_xy=True)
+    to_gk = Transformer.from_crs(CGCS2000, f"EPSG:{epsg}", always_xy=True)
+    lon, lat = to_ll.transform(cx, cy)
+    nx, ny = to_gk.transform(lon, lat + 0.01)
+    angle = math.atan2(nx - cx, ny - cy)  # clockwise from grid north
+    size = (y1 - y0) * 0.08
+    ax_x, ax_y = x1 - (x1 - x0) * 0.07, y1 - (y1 - y0) * 0.16
+    dx, dy = size * math.sin(angle), size * math.cos(angle)
+    ax.annotate("", xy=(ax_x + dx, ax_y + dy), xytext=(ax_x, ax_y),
+                arrowprops={"arrowstyle": "-|>,head_width=0.5,head_length=0.9", "color": "black", "linewidth": 2}, zorder=10)
+    ax.text(ax_x + dx * 1.25, ax_y + dy * 1.25, "北 N", ha="center", va="bottom", fontsize=9, fontweight="bold", path_effects=halo, zorder=10)
+
+
+class _TileSource:
+    """Offline XYZ tiles: a ``{z}/{x}/{y}.ext`` directory or an MBTiles file (TMS rows)."""
+
+    _EXTS = (".png", ".jpg", ".jpeg", ".webp")
+
+    def __init__(self, path, kind, zooms, name, attribution):
+        self.path, self.kind, self.zooms, self.name, self.attribution = path, kind, zooms, name, attribution
+        self._db = None
+
+    @classmethod
+    def open(cls, path):
+        from pathlib import Path
+
+        p = Path(path)
+        if p.is_dir():
+            zooms = sorted(int(c.name) for c in p.iterdir() if c.is_dir() and c.name.isdigit())
+            if not zooms:
+                raise ZoningError(f"basemap tiles {str(p)!r}: the directory has no zoom-level folders; expected {{z}}/{{x}}/{{y}}.png tiles (XYZ, Web Mercator)")
+            return cls(p, "dir", zooms, p.name, "")
+        if p.is_file() and p.suffix.lower() == ".mbtiles":
+            import sqlite3
+
+            try:
+                db = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+                meta = dict(db.execute("SELECT name, value FROM metadata").fetchall()) if _has_table(db, "metadata") else {}
+                zooms = [r[0] for r in db.execute("SELECT DISTINCT zoom_level FROM tiles ORDER BY zoom_level")]
+            except sqlite3.Error as exc:
+                raise ZoningError(f"basemap tiles {p.name!r} is not a readable MBTiles file (SQLite with a tiles table): {exc}") from None
+            if not zooms:
+                raise ZoningError(f"basemap tiles {p.name!r}: the MBTiles file holds no tiles")
+            src = cls(p, "mbtiles", zooms, meta.get("name") or p.stem, meta.get("attribution", ""))
+            src._db = db
+            return src
+        raise ZoningError(f"basemap tiles {str(path)!r}: expected a directory of {{z}}/{{x}}/{{y}}.png tiles or an .mbtiles file")
+
+    def get(self, z, x, y):
+        """The tile's image as an RGB(A) float array, or None when the source has no such tile."""
+        from io import BytesIO
+
+        from PIL import Image
+
+        data = None
+        if self.kind == "dir":
+            for ext in self._EXTS:
+                f = self.path / str(z) / str(x) / f"{y}{ext}"
+                if f.is_file():
+                    data = f.read_bytes()
+                    break
+        else:
+            row = self._db.execute("SELECT tile_data FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?", (z, x, (1 << z) - 1 - y)).fetchone()
+            data = row[0] if row else None
+        if data is None:
+            return None
+        try:
+            return np.asarray(Image.open(BytesIO(data)).convert("RGB"), dtype=np.uint8)
+        except Exception:  # noqa: BLE001 - one unreadable tile leaves a gap, not a failed report
+            return None
+
+
+def _has_table(db, name):
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+_MERC = 20037508.342789244
+
+
+def _draw_tiles(ax, tiles, window, epsg, width_px, max_tiles=64):
+    """Mosaic the tiles covering ``window`` (GK) and draw them reprojected onto the GK plane; False when none cover it."""
+    from pyproj import Transformer
+    from rasterio.transform import from_bounds
+    from rasterio.warp import Resampling, reproject
+
+    x0, y0, x1, y1 = window.bounds
+    to_merc = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:3857", always_xy=True)
+    xs, ys = to_merc.transform([x0, x1, x1, x0, (x0 + x1) / 2, (x0 + x1) / 2], [y0, y0, y1, y1, y0, y1])
+    mx0, mx1, my0, my1 = min(xs), max(xs), min(ys), max(ys)
+    want = next((z for z in range(0, 23) if (mx1 - mx0) / (2 * _MERC / (256 << z)) >= width_px), 22)
+    candidates = [z for z in tiles.zooms if z <= want] or [min(tiles.zooms)]
+    for z in sorted(candidates, reverse=True):
+        n = 1 << z
+        size = 2 * _MERC / n
+        tx0, tx1 = int((mx0 + _MERC) // size), int((mx1 + _MERC) // size)
+        ty0, ty1 = int((_MERC - my1) // size), int((_MERC - my0) // size)
+        if (tx1 - tx0 + 1) * (ty1 - ty0 + 1) > max_tiles:
+            continue
+        mosaic = np.full(((ty1 - ty0 + 1) * 256, (tx1 - tx0 + 1) * 256, 3), 255, np.uint8)
+        found = 0
+        for tx in range(tx0, tx1 + 1):
+            for ty in range(ty0, ty1 + 1):
+                if not (0 <= tx < n and 0 <= ty < n):
+                    continue
+                img = tiles.get(z, tx, ty)
+                if img is None:
+                    continue
+                if img.shape[:2] != (256, 256):
+                    from PIL import Image
+
+                    img = np.asarray(Image.fromarray(img).resize((256, 256)))
+                mosaic[(ty - ty0) * 256:(ty - ty0 + 1) * 256, (tx - tx0) * 256:(tx - tx0 + 1) * 256] = img
+                found += 1
+        if not found:
+            continue
+        src_transform = from_bounds(tx0 * size - _MERC, _MERC - (ty1 + 1) * size, (tx1 + 1) * size - _MERC, _MERC - ty0 * size,
+                                    mosaic.shape[1], mosaic.shape[0])
+        w = int(width_px * 1.5)
+        h = max(1, int(w * (y1 - y0) / (x1 - x0)))
+        dst = np.full((3, h, w), 255, np.uint8)
+        reproject(np.moveaxis(mosaic, 2, 0), dst, src_transform=src_transform, src_crs="EPSG:3857",
+                  dst_transform=from_bounds(x0, y0, x1, y1, w, h), dst_crs=f"EPSG:{epsg}", resampling=Resampling.bilinear, init_dest_nodata=False)
+        ax.imshow(np.moveaxis(dst, 0, 2), extent=(x0, x1, y0, y1), origin="upper", zorder=0, interpolation="bilinear")
+        return True
+    return False
 
 
 def _nice_length(x):

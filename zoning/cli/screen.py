@@ -64,10 +64,15 @@ def _datum_check(verdict, as_gcj02):
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), help="Output format (default: text on a terminal, JSON otherwise).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the verdict JSON to this file as well.")
 @click.option("--map", "map_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html", help="Write an interactive map of the site over the zoning.")
-@click.option("--report", "report_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html|OUT.pdf", help="Write a printable report (HTML, or PDF by the suffix).")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html|OUT.pdf|OUT.docx",
+              help="Write the report, fit to file as an approval attachment: HTML, PDF or Word by the suffix (record number, input file's sha256, 界址点成果表, compliance table, map, sign-off).")
+@click.option("--report-basemap", "report_basemap", type=click.Path(exists=True), metavar="TILES",
+              help="Offline basemap for the report's static map: a {z}/{x}/{y}.png tile directory or an .mbtiles file (WGS84/CGCS2000-aligned Web Mercator tiles). Default: no basemap; nothing is fetched.")
+@click.option("--onemap", "onemap_out", type=click.Path(dir_okay=False, writable=True), metavar="OUT.html",
+              help="Write the 一图一表 page: the interactive map and one table of every unit touched, with its list text and the clauses that fired.")
 @click.option("--offline/--online", default=None, help="--offline: maps and reports inline local copies of Leaflet and need no network (no basemap). --online: Leaflet from its CDN. Default: $ZONING_OFFLINE, else Leaflet inlined when its local copies are at hand, with the basemap.")
 @user_errors
-def screen(site, pack_dir, crs, gcj02, bd09, layer, encoding, repair, fmt, output, map_out, report_out, offline, **flags):
+def screen(site, pack_dir, crs, gcj02, bd09, layer, encoding, repair, fmt, output, map_out, report_out, report_basemap, onemap_out, offline, **flags):
     """Screen SITE and print the verdict: prohibited, needs information, conditional or permitted.
 
     SITE is a GeoJSON/Shapefile (.shp or zipped)/GeoPackage/KML/KMZ/FlatGeobuf/DXF/界址点 TXT
@@ -81,6 +86,15 @@ def screen(site, pack_dir, crs, gcj02, bd09, layer, encoding, repair, fmt, outpu
       zoning screen 119.95,30.55 --gcj02 --industry 6550 --format text
       zoning screen parcel.txt --project project.yaml -o verdict.json
       zoning screen plant.geojson --map plant.html --report plant.pdf --offline
+      zoning screen parcel.txt --industry 2614 --report parcel.docx --report-basemap tiles.mbtiles
+      zoning screen parcel.txt --industry 2614 --onemap parcel-onemap.html
+
+    --report writes the screening as an approval attachment (审批附件): its record number
+    (VD- and 16 hex digits of the verdict's sha256: the same inputs and data give the same
+    number), the screening time (UTC and 北京时间), SITE's file name and sha256, the reasons in
+    Chinese and English, the 界址点成果表 on the site's CGCS2000 3° Gauss–Krüger zone, the
+    compliance (符合/不符合/有条件符合/待补充) of every clause of each unit touched, the map with
+    north arrow and scale bar, and a sign-off block. --onemap writes the 一图一表 page.
     """
     from zoning.screen import screen as run
 
@@ -89,10 +103,31 @@ def screen(site, pack_dir, crs, gcj02, bd09, layer, encoding, repair, fmt, outpu
     if (gcj02 or bd09) and crs:
         raise ProjectError("--gcj02/--bd09 describe lon/lat from web maps; they cannot be combined with --crs")
     webmap = "gcj02" if gcj02 else ("bd09" if bd09 else None)
+    if report_out or onemap_out:
+        from zoning.report import REPORT_SUFFIXES, _check_suffix
+
+        if report_out:
+            _check_suffix(report_out, REPORT_SUFFIXES, "--report")
+        if onemap_out:
+            _check_suffix(onemap_out, (".html", ".htm"), "--onemap")
     pack = open_pack(pack_dir)
     project, overrides = project_from_options(flags)
     if layer:
         site = f"{site}::{layer}"
+    source = None
+    if report_out or onemap_out:
+        from zoning.report import describe_input
+
+        if site == "-":  # read stdin here, once, to record its digest; the same bytes are screened
+            stream = sys.stdin
+            if stream is None or stream.isatty():
+                raise ProjectError("'-' reads GeoJSON from stdin, but stdin is a terminal; pipe a file in, e.g. zoning screen - < site.geojson")
+            data = getattr(stream, "buffer", stream).read()
+            data = data.encode("utf-8") if isinstance(data, str) else data
+            source = describe_input("-", data=data)
+            site = data
+        else:
+            source = describe_input(site)
     if encoding:
         import codecs
 
@@ -110,13 +145,15 @@ def screen(site, pack_dir, crs, gcj02, bd09, layer, encoding, repair, fmt, outpu
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(verdict.to_json() + "\n")
-    if map_out or report_out:
-        from zoning.report import write_map, write_report
+    if map_out or report_out or onemap_out:
+        from zoning.report import write_map, write_onemap, write_report
 
         if map_out:
             write_map(verdict.explore(offline=offline), map_out)
         if report_out:
-            write_report(verdict, report_out, offline=offline)
+            write_report(verdict, report_out, offline=offline, source=source, basemap=report_basemap)
+        if onemap_out:
+            write_onemap(verdict, onemap_out, offline=offline, source=source)
     if fmt is None:
         fmt = "text" if sys.stdout.isatty() else "json"
     click.echo(verdict.to_text() if fmt == "text" else verdict.to_json())

@@ -356,3 +356,28 @@ def test_qgis_process_validates_with_the_provider_setting(qgis_env, zoning_cli, 
     assert out.returncode != 0
     assert "数据包有错误 The pack has errors" in out.stdout + out.stderr
     assert "rules.yaml:30: error: clause id 'T-RL-01' is used twice" in (tmp_path / "broken.txt").read_text(encoding="utf-8")
+
+
+@needs_qgis
+def test_qgis_process_keeps_odd_layers_whole(qgis_env, zoning_cli, tmp_path):
+    """A text 'fid' field, an old 'Verdict' column and a feature without geometry: every feature comes back."""
+    sites = tmp_path / "odd.geojson"
+    sites.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"fid": "a-1", "Verdict": "old", "industry": "2614"},
+         "geometry": {"type": "Point", "coordinates": [119.95, 30.55]}},
+        {"type": "Feature", "properties": {"fid": "b-2", "Verdict": "old", "industry": "6550"}, "geometry": None}]}))
+    out = _qgis({**qgis_env, "ZONING_CLI": zoning_cli}, "run", "zoning:screensites", "--", f"INPUT={sites}",
+                "CONSTRUCTION=1", f"OUTPUT={tmp_path / 'out.geojson'}")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "1 of 2 rows could not be screened" in out.stdout
+    got = [f["properties"] for f in json.loads((tmp_path / "out.geojson").read_text())["features"]]
+    import geopandas as gpd
+    import shapely
+
+    import zoning
+
+    want = zoning.load_pack().screen_many(gpd.GeoDataFrame({"industry": ["2614"]}, geometry=[shapely.Point(119.95, 30.55)],
+                                                           crs="EPSG:4326"), {"construction": "new"})
+    assert [p["fid"] for p in got] == ["a-1", "b-2"] and "verdict" not in got[0]  # 'Verdict' overwritten, not doubled
+    assert (got[0]["Verdict"], got[0]["blocking"], got[0]["error"]) == (want["verdict"][0], want["blocking"][0], None)
+    assert got[1]["Verdict"] is None and got[1]["error"] == "empty geometry"

@@ -222,7 +222,7 @@ class ScreenSites(_Base):
         crs = source.sourceCrs()
         if not crs.isValid():
             raise QgsProcessingException("场地图层没有坐标系 The sites layer has no CRS; set one (Layer ▸ Set CRS)")
-        names = source.fields().names()
+        names = [n.lower() for n in source.fields().names()]  # a field 'Verdict' is overwritten, not doubled
         fields = QgsFields(source.fields())
         for n, t in BATCH_COLUMNS:
             if n not in names:

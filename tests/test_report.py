@@ -453,3 +453,14 @@ def test_static_map_has_north_arrow_scale_bar_and_place_names(verdict):
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_boundary_points_of_a_survey_file_round_trip_to_its_own_coordinates():
+    """A 界址点 TXT (zone 40, Y prefixed) read and listed again gives the surveyor's X/Y to the millimetre."""
+    from zoning.site import read_site
+
+    path = Path(__file__).parent / "data" / "sites" / "jzd_prefixed.txt"
+    rows = [line.split(",") for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("J")]
+    rings = boundary_point_table(read_site(str(path)).geometry, 4549)
+    got = [(p["no"], f"{p['x']:.3f}", f"{p['y']:.3f}") for p in rings[0]["points"]]
+    assert got == [(no, x, f"{float(y) - 40_000_000:.3f}") for no, _, x, y in rows]

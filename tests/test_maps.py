@@ -162,9 +162,9 @@ def test_cli_screen_writes_map_and_report(tmp_path):
 
 def test_cli_bad_report_suffix_is_exit_2(tmp_path):
     site = write_geojson(tmp_path / "site.geojson", box(900, 900, 1300, 1300), PROJECT)
-    result = CliRunner().invoke(main, ["screen", str(site), "--pack", str(GRID), "--report", str(tmp_path / "r.docx")])
+    result = CliRunner().invoke(main, ["screen", str(site), "--pack", str(GRID), "--report", str(tmp_path / "r.odt")])
     assert result.exit_code == 2
-    assert "expected a name ending in .html or .pdf" in result.output
+    assert "expected a name ending in .html, .htm, .pdf or .docx" in result.output
 
 
 def test_cli_map_writes_the_pack_map(tmp_path):

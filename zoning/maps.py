@@ -878,7 +878,7 @@ def eligibility_map(elig, *, offline=None, tiles=None, simplify_m=None):
 def cjk_font():
     """The family name of an installed CJK font for matplotlib (Noto Sans CJK SC first), or None.
 
-    Debian's ``fonts-noto-cjk`` provides it (``make system-deps`` installs it); fonts
+    Debian's ``fonts-noto-cjk`` provides it (``apt install fonts-noto-cjk``; in a checkout ``make sysdeps``); fonts
     installed after matplotlib built its font cache are registered here from disk.
     """
     from matplotlib import font_manager

@@ -22,8 +22,8 @@ The record number is the service's ``screening_id`` when the report is made from
 record; otherwise ``VD-`` and the first 16 hex digits of the sha256 of the verdict's canonical
 JSON (:func:`verdict_record_number`), so the same inputs and data version give the same number.
 
-The PDF is laid out by WeasyPrint (Debian: ``libpango-1.0-0``) and needs a CJK font (Debian:
-``fonts-noto-cjk``); ``make system-deps`` installs both.
+The PDF is laid out by WeasyPrint (pango) and needs a CJK font; on Debian
+``apt install fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0`` (in a checkout ``make sysdeps``).
 """
 
 import base64
@@ -947,11 +947,11 @@ def write_pdf(verdict, path, **kwargs):
         When WeasyPrint's system libraries (pango) or a CJK font are missing.
     """
     if cjk_font() is None:
-        raise ZoningError("a PDF report needs a CJK font for its Chinese text; install fonts-noto-cjk (`make system-deps`)")
+        raise ZoningError("a PDF report needs a CJK font for its Chinese text; install one (Debian/Ubuntu: `apt install fonts-noto-cjk`; other systems: any Noto Sans CJK or Source Han Sans font; in a checkout `make sysdeps`)")
     try:
         import weasyprint
     except OSError as exc:  # pango missing
-        raise ZoningError(f"PDF reports need the pango library (Debian: libpango-1.0-0 libpangoft2-1.0-0; `make system-deps`): {exc}") from exc
+        raise ZoningError(f"PDF reports need the pango library (Debian: `apt install libpango-1.0-0 libpangoft2-1.0-0`; in a checkout `make sysdeps`): {exc}") from exc
     text = report_html(verdict, interactive=False, static=True, **kwargs)
     weasyprint.HTML(string=text).write_pdf(str(path))
     return Path(path)

@@ -11,7 +11,25 @@ from zoning.errors import ZoningError
 
 __all__ = ["records"]
 
-_DB_HELP = "SQLAlchemy URL of the records [env ZONING_DB_URL; default: the SQLite file `zoning serve` uses]."
+_DB_HELP = ("The records: a SQLite file path, sqlite:///file.sqlite or postgresql://user@host/db "
+            "[env ZONING_DB_URL; default: the SQLite file `zoning serve` uses].")
+
+
+def db_option_url(db_url):
+    """``--db`` (or ``ZONING_DB_URL``) as a SQLAlchemy URL, through :func:`zoning.service.config.db_url`;
+    None when not given. A bad value is a :class:`ZoningError` naming the option or the variable."""
+    from click.core import ParameterSource
+
+    from zoning.service.config import db_url as normalise
+
+    if db_url is None:
+        return None
+    ctx = click.get_current_context(silent=True)
+    from_env = ctx is not None and ctx.get_parameter_source("db_url") == ParameterSource.ENVIRONMENT
+    try:
+        return normalise(db_url, given="ZONING_DB_URL" if from_env else "--db")
+    except ValueError as e:
+        raise ZoningError(str(e)) from None
 
 
 def _store(db_url, create=False):
@@ -22,7 +40,7 @@ def _store(db_url, create=False):
     from zoning.service.config import default_db_url
     from zoning.service.store import Store
 
-    url = db_url or default_db_url()
+    url = db_option_url(db_url) or default_db_url()
     u = sa.engine.make_url(url)
     if not create and u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") and not Path(u.database).expanduser().is_file():
         raise ZoningError(f"no record store at {u.database}; pass --db (or ZONING_DB_URL) as given to `zoning serve`")
@@ -57,7 +75,7 @@ def verify(db_url, anchor, fmt):
 
     \b
     Example:
-      zoning records verify --db sqlite:///srv/zoning/screenings.sqlite --anchor /srv/audit/head.json
+      zoning records verify --db /srv/zoning/screenings.sqlite --anchor /srv/audit/head.json
     """
     store = _store(db_url)
     try:
@@ -92,7 +110,7 @@ def verify(db_url, anchor, fmt):
 
 
 @records.command()
-@click.option("--db", "db_url", envvar="ZONING_DB_URL", required=True, help="URL of the database, connecting as the role that will own the table.")
+@click.option("--db", "db_url", envvar="ZONING_DB_URL", required=True, help="The database (a URL, or a SQLite file path), connecting as the role that will own the table.")
 @click.option("--app-role", help="PostgreSQL role the service connects as: granted SELECT and INSERT only.")
 @user_errors
 def init(db_url, app_role):

@@ -31,7 +31,7 @@ def _since(value):
 @click.command()
 @click.option("--pack", "pack_dir", required=True, type=click.Path(file_okay=False), help="The new pack version (a pack directory).")
 @click.option("--db", "db_url", envvar="ZONING_DB_URL",
-              help="The records: a SQLAlchemy URL (sqlite:///file.sqlite, postgresql://user@host/db) or a SQLite file path "
+              help="The records: a SQLite file path, sqlite:///file.sqlite or postgresql://user@host/db "
                    "[env ZONING_DB_URL; default: the SQLite file `zoning serve` uses].")
 @click.option("--since", "since", metavar="YYYY-MM-DD", help="Only records made on this day (UTC) or later.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CHANGES.csv to write (UTF-8 with BOM).")
@@ -53,6 +53,7 @@ def rescreen(pack_dir, db_url, since, output):
       zoning rescreen --pack packs/huzhou-2025 --db /srv/zoning/screenings.sqlite --since 2024-06-01 -o changes.csv
       zoning rescreen --pack packs/huzhou-2025 --db postgresql://auditor@db/zoning -o changes.csv
     """
+    from zoning.cli.records import db_option_url
     from zoning.service.config import default_db_url
     from zoning.service.rescreen import COLUMNS, RescreenStats
     from zoning.service.rescreen import rescreen as run
@@ -60,11 +61,12 @@ def rescreen(pack_dir, db_url, since, output):
     from zoning.pack import load_pack
 
     since_date = _since(since)
+    url = db_option_url(db_url) or default_db_url()
     out = Path(output)
     if not out.parent.is_dir():
         raise ZoningError(f"cannot write {output}: the directory {str(out.parent)!r} does not exist")
     pack = load_pack(pack_dir)
-    reader = RecordReader(db_url or default_db_url())
+    reader = RecordReader(url)
     stats = RescreenStats()
     started = time.perf_counter()
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import re
 import uuid
 from pathlib import Path
@@ -236,7 +237,8 @@ class _RequestIdAndBodyLimit:
         async def send_with_id(message):
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode()),
+                                      (b"x-zoning-worker", str(os.getpid()).encode())]  # which server process answered
             await send(message)
 
         length = headers.get(b"content-length")

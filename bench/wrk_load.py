@@ -168,7 +168,18 @@ class Server:
                 self.proc.wait(timeout=30)
 
     def stop(self):
-        self.killpg(signal.SIGTERM)
+        """SIGTERM to ``zoning serve`` alone (it stops its processes), SIGKILL to the group after 60 s."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.killpg(signal.SIGKILL)
+
+    def problems(self):
+        """Lines of the server's log about failures (a screening process that died, errors)."""
+        text = (self.workdir / "server.log").read_text(errors="replace")
+        return [line for line in text.splitlines() if re.search(r"died|error|Traceback|killed", line, re.I)][:10]
 
     def memory(self):
         """PSS (MiB) of the server's processes, by kind."""
@@ -267,6 +278,10 @@ def run_wrk(url, script, outdir, *, connections, seconds, threads, rate=0.0):
         if status == "200":
             per[pid] = per.get(pid, 0) + 1
     out["per_worker"] = dict(sorted(per.items()))
+    statuses = {}
+    for status, _pid, _sid in answers:
+        statuses[status] = statuses.get(status, 0) + 1
+    out["statuses"] = dict(sorted(statuses.items()))
     out["ok"] = sum(per.values())
     out["wrk_output"] = text
     if res.returncode != 0 or out["throughput_per_s"] is None:
@@ -396,10 +411,13 @@ def load_runs(args, bodies, script, tmp):
                           flush=True)
                 rows.append(r)
                 print(f"  {workers} worker(s) {c:>3} conns {r['mode']:>10}: {r['throughput_per_s']} /s  p50 {r['p50_ms']} ms  "
-                      f"p99 {r['p99_ms']} ms  errors {r['errors']}  healthz max {r['healthz_max_ms']} ms  by pid {share(r['per_worker'])}",
-                      flush=True)
+                      f"p99 {r['p99_ms']} ms  errors {r['errors']}  healthz max {r['healthz_max_ms']} ms  by pid {share(r['per_worker'])}"
+                      + (f"  statuses {r['statuses']}" if set(r["statuses"]) - {"200"} else ""), flush=True)
             mem = srv.memory()
             rows[-1]["memory"] = mem
+            rows[-1]["server_problems"] = srv.problems()
+            for line in rows[-1]["server_problems"]:
+                print(f"  server log: {line}", flush=True)
         finally:
             srv.stop()
     return rows

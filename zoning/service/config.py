@@ -5,7 +5,7 @@
 ===============================  ========================================================  ====================
 variable                         meaning                                                   default
 ===============================  ========================================================  ====================
-``ZONING_DB_URL``                SQLAlchemy URL of the screening records                   SQLite file
+``ZONING_DB_URL``                the screening records: a URL or a SQLite file path        SQLite file
 ``ZONING_SERVE_PACKS``           pack directories, separated by ``os.pathsep``             demo pack
 ``ZONING_SERVE_PACKS_DIR``       a directory whose sub-directories are packs               —
 ``ZONING_MAX_BODY_BYTES``        largest request body                                      20 MiB
@@ -36,10 +36,11 @@ variable                         meaning                                        
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Limits", "Workers", "Server", "Settings", "default_db_url"]
+__all__ = ["Limits", "Workers", "Server", "Settings", "default_db_url", "db_url", "usable_cpus"]
 
 _MiB = 1024 * 1024
 
@@ -108,6 +109,78 @@ def default_db_url():
     """``sqlite:///…/zoning/screenings.sqlite`` under ``$XDG_DATA_HOME`` (or ``~/.local/share``)."""
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "zoning"
     return f"sqlite:///{base / 'screenings.sqlite'}"
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: C:\\ is a Windows path
+DB_FORMS = ("a SQLite file path (records.sqlite, ~/zoning/records.sqlite, /srv/zoning/records.sqlite), "
+            "sqlite:///relative/file.sqlite, sqlite:////absolute/file.sqlite, "
+            "or postgresql://user@host[:port]/database")
+
+
+def _shown(text):
+    return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", text)  # no password in messages
+
+
+def db_url(text, *, given="--db"):
+    """The SQLAlchemy URL of a record store from what a user gave (``--db``, ``ZONING_DB_URL``).
+
+    A plain path (relative, absolute, ``~``) is a SQLite file; SQLite URLs get an absolute
+    path (so every process of the server opens the same file); ``postgresql://`` and
+    ``postgres://`` URLs are kept. Anything else raises :class:`ValueError` naming what was
+    given (as ``given``: the option or variable) and the accepted forms.
+
+    Examples
+    --------
+    >>> db_url("/srv/zoning/records.sqlite")
+    'sqlite:////srv/zoning/records.sqlite'
+    >>> db_url("sqlite:////srv/zoning/records.sqlite")
+    'sqlite:////srv/zoning/records.sqlite'
+    >>> db_url("postgresql://zoning@db/zoning")
+    'postgresql://zoning@db/zoning'
+    >>> db_url("mysql://root:secret@db/zoning")
+    Traceback (most recent call last):
+    ...
+    ValueError: --db 'mysql://root:***@db/zoning' is not a record store zoning can use (mysql is not supported); give a SQLite file path (records.sqlite, ~/zoning/records.sqlite, /srv/zoning/records.sqlite), sqlite:///relative/file.sqlite, sqlite:////absolute/file.sqlite, or postgresql://user@host[:port]/database
+    """
+    raw = "" if text is None else str(text).strip()
+
+    def bad(why):
+        return ValueError(f"{given} {_shown(raw)!r} is not a record store zoning can use ({why}); give {DB_FORMS}")
+
+    if not raw:
+        raise bad("it is empty")
+    if not _SCHEME.match(raw):
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            raise bad("it is a directory; name the SQLite file in it")
+        return f"sqlite:///{path.resolve()}"
+    import sqlalchemy as sa
+
+    try:
+        url = sa.engine.make_url(raw)
+    except sa.exc.ArgumentError:
+        raise bad("not a URL SQLAlchemy can read") from None
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return raw
+    if backend != "sqlite":
+        raise bad(f"{backend} is not supported")
+    if url.database in (None, "", ":memory:"):
+        return raw  # in memory: for tests, lost at exit
+    if url.database.startswith("file:"):
+        return raw  # a SQLite URI filename, passed as given
+    path = Path(url.database).expanduser()
+    if path.is_dir():
+        raise bad("it is a directory; name the SQLite file in it")
+    return url.set(database=str(path.resolve())).render_as_string(hide_password=False)
+
+
+def usable_cpus():
+    """The CPUs this process may run on (its affinity mask where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
 
 
 def _web_vendor_default():
@@ -198,7 +271,7 @@ class Settings:
         if sync not in {"FULL", "NORMAL", "EXTRA"}:
             raise ValueError(f"ZONING_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA, got {sync!r}")
         return cls(
-            db_url=os.environ.get("ZONING_DB_URL") or default_db_url(),
+            db_url=db_url(os.environ["ZONING_DB_URL"], given="ZONING_DB_URL") if os.environ.get("ZONING_DB_URL") else default_db_url(),
             packs=packs,
             packs_dir=os.environ.get("ZONING_SERVE_PACKS_DIR") or None,
             limits=Limits.from_env(),

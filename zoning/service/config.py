@@ -10,8 +10,8 @@ variable                         meaning                                        
 ``ZONING_SERVE_PACKS_DIR``       a directory whose sub-directories are packs               —
 ``ZONING_MAX_BODY_BYTES``        largest request body                                      20 MiB
 ``ZONING_MAX_FEATURES``          most features in one site                                 1000
-``ZONING_MAX_VERTICES``          most vertices in one site                                 200000
 ``ZONING_MAX_BATCH_FEATURES``    most features in one POST /v1/screen/batch                10000
+``ZONING_MAX_VERTICES``          most vertices in one site                                 200000
 ``ZONING_MAX_UNZIPPED_BYTES``    largest total uncompressed size of a zip/KMZ upload       100 MiB
 ``ZONING_MAX_ZIP_RATIO``         largest compression ratio of a zip member (> 1 MiB)       100
 ``ZONING_MAX_ZIP_MEMBERS``       most members in a zip/KMZ upload                          200
@@ -77,9 +77,9 @@ class Limits:
 
     max_body_bytes: int = 20 * _MiB
     max_features: int = 1000
+    max_batch_features: int = 10_000  # sites in one POST /v1/screen/batch
     max_vertices: int = 200_000
     max_unzipped_bytes: int = 100 * _MiB
-    max_batch_features: int = 10_000  # sites in one POST /v1/screen/batch
     max_zip_ratio: int = 100
     max_zip_members: int = 200
     max_json_depth: int = 32
@@ -97,9 +97,9 @@ class Limits:
             max_json_values=_int_env("ZONING_MAX_JSON_VALUES", None),
             max_body_bytes=_int_env("ZONING_MAX_BODY_BYTES", d.max_body_bytes),
             max_features=_int_env("ZONING_MAX_FEATURES", d.max_features),
+            max_batch_features=_int_env("ZONING_MAX_BATCH_FEATURES", d.max_batch_features),
             max_vertices=_int_env("ZONING_MAX_VERTICES", d.max_vertices),
             max_unzipped_bytes=_int_env("ZONING_MAX_UNZIPPED_BYTES", d.max_unzipped_bytes),
-            max_batch_features=_int_env("ZONING_MAX_BATCH_FEATURES", d.max_batch_features),
             max_zip_ratio=_int_env("ZONING_MAX_ZIP_RATIO", d.max_zip_ratio),
             max_zip_members=_int_env("ZONING_MAX_ZIP_MEMBERS", d.max_zip_members),
         )

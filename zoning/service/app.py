@@ -566,6 +566,22 @@ def create_app(service: Service, *, web_vendor=None, settings=None) -> FastAPI:
     ):
         return HTMLResponse(service.screening_map(screening_id, offline=offline))
 
+    @app.get(
+        "/v1/screenings/{screening_id}/report",
+        tags=["records"],
+        summary="The report of a past screening as an approval attachment (PDF, DOCX or HTML)",
+        description="The record number is the screening_id, the time the record's; the site file's name and sha256 for uploads; "
+                    "the 界址点 table, the compliance table of every clause of each unit touched, the map and a sign-off block.",
+        responses={**_ERRORS, 200: {"content": {"application/pdf": {}, "text/html": {}}}},
+    )
+    async def screening_report(
+        screening_id: str,
+        format: Literal["pdf", "docx", "html"] = Query("pdf", description="pdf | docx | html"),
+    ):
+        record = await run_in_threadpool(service.screening, screening_id)  # workers hold no database
+        data, media, filename = await run_cpu(pool, Service.report_of, record, format)
+        return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
     return app
 
 

@@ -618,6 +618,48 @@ class Service:
         return screening_map_html(record, pack, offline=offline)
 
 
+    def screening_report(self, screening_id, fmt="pdf"):
+        """The report of a stored screening as ``(bytes, media_type, filename)``; see :meth:`report_of`."""
+        return self.report_of(self.screening(screening_id), fmt)
+
+    def report_of(self, record, fmt="pdf"):
+        """The report of a stored record (``store.get`` output) as ``(bytes, media_type, filename)``.
+
+        The report (:func:`zoning.report.write_report`) carries the record's ``screening_id`` as
+        its record number and the record's time; an uploaded file's name and sha256 are stated.
+        It needs the data the record was screened on: the same pack digest must be served here.
+        """
+        import tempfile
+
+        from zoning.report import write_report
+        from zoning.verdict import Verdict
+
+        media = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",
+                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+        if fmt not in media:
+            raise BadRequest(f"format must be one of {', '.join(media)}, got {fmt!r}", code="bad_input")
+        screening_id = record["screening_id"]
+        ref = record["pack"]
+        pack = self.served(ref["id"], ref["version"], ref["digest"]) or next(
+            (p for p in self.versions.get(ref["id"], ()) if p.digest == ref["digest"]), None)
+        if pack is None:
+            raise NotFound(f"screening {screening_id} was made on pack {ref['id']} {ref['version']} ({ref['digest']}), which this "
+                           "server no longer serves; a report needs that data (its map and compliance table): serve that version too",
+                           code="pack_version_not_found")
+        request = record["request"]
+        geom = shapely.geometry.shape(request["site"]) if request.get("site") else None
+        source = None
+        if request.get("kind") == "upload":
+            source = {"kind": "upload", "name": request.get("filename"), "layer": None, "bytes": request.get("size"),
+                      "sha256": request.get("sha256"), "parts": []}
+        verdict = Verdict(record["verdict"], geom, pack)
+        with tempfile.TemporaryDirectory(prefix="zoning-report-") as tmp:
+            path = write_report(verdict, Path(tmp) / f"report.{fmt}", offline=True, screening_id=screening_id,
+                                screened_at=record.get("created_at"), source=source, site=geom, pack=pack)
+            data = path.read_bytes()
+        return data, media[fmt], f"zoning-{screening_id}.{fmt}"
+
+
 def _clause_in_unit(clause, props):
     a = clause.applies_in
     if a.everywhere:

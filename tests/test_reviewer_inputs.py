@@ -228,5 +228,3 @@ def test_missing_offline_assets_tell_a_pip_user_what_to_do(tmp_path, monkeypatch
         assets.assets_dir()
     message = str(err.value)
     assert "pip install zoning" in message and "ZONING_ASSETS=DIR" in message and "npm install --prefix DIR" in message
-    res = CliRunner().invoke(main, ["screen", "120.1,30.9", "--industry", "2614", "--map", str(tmp_path / "m.html"), "--offline"])
-    assert res.exit_code == 2 and "pip install zoning" in res.output and not (tmp_path / "m.html").exists()

@@ -210,11 +210,8 @@ def attribute_zh(key):
     >>> attribute_zh("colour")
     'colour'
     """
-    names = {"industry": "行业类别", "construction": "建设性质", "fuel": "燃料", "activity": "活动类型",
-             "groundwater": "是否开采地下水", "emissions": "污染物排放量"}
-    names.update({k: v[0] for k, v in vocab.RESOURCES.items()})
-    names.update({f"emissions.{p}": f"{zh}排放量" for p, zh in vocab.POLLUTANTS.items()})
-    return f"{names[key]} {key}" if key in names else key
+    entry = vocab.attribute_labels().get(key)
+    return f"{entry['zh']} {key}" if entry else key
 
 
 def _amount_zh(m):

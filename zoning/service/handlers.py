@@ -610,12 +610,14 @@ class Service:
     def screening_map(self, screening_id, *, offline=False):
         """The folium map (HTML text) of a stored screening."""
         record = self.screening(screening_id)
-        ref = record["pack"]
-        # the version the record was screened on, when this server still serves it (same data);
-        # else another version with the same digest; else draw the site and what it touched only
-        pack = self.served(ref["id"], ref["version"], ref["digest"]) or next(
+        # when this server no longer holds the record's data, the map shows the site and what it touched only
+        return screening_map_html(record, self._record_pack(record["pack"]), offline=offline)
+
+    def _record_pack(self, ref):
+        """The pack a record was screened on: that version when still served (same data), else
+        another version with the same digest, else None."""
+        return self.served(ref["id"], ref["version"], ref["digest"]) or next(
             (p for p in self.versions.get(ref["id"], ()) if p.digest == ref["digest"]), None)
-        return screening_map_html(record, pack, offline=offline)
 
 
     def screening_report(self, screening_id, fmt="pdf"):
@@ -640,8 +642,7 @@ class Service:
             raise BadRequest(f"format must be one of {', '.join(media)}, got {fmt!r}", code="bad_input")
         screening_id = record["screening_id"]
         ref = record["pack"]
-        pack = self.served(ref["id"], ref["version"], ref["digest"]) or next(
-            (p for p in self.versions.get(ref["id"], ()) if p.digest == ref["digest"]), None)
+        pack = self._record_pack(ref)
         if pack is None:
             raise NotFound(f"screening {screening_id} was made on pack {ref['id']} {ref['version']} ({ref['digest']}), which this "
                            "server no longer serves; a report needs that data (its map and compliance table): serve that version too",
